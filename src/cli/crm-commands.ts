@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import type { CrmStore } from '../crm/crm-store.ts';
+import { CrmImportError, parseCrmImport } from '../crm/crm-import.ts';
+import { CliError, type Output } from './output.ts';
+
+/** `crm import FILE.json`: all or nothing; the same ids update, never duplicate. */
+export async function importCommand(store: CrmStore, file: string, output: Output): Promise<void> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    const before = await store.counts();
+    const after = await store.importCrm(parseCrmImport(json));
+    output.out(
+      `imported ${file}: accounts ${after.accounts} (+${after.accounts - before.accounts}), contacts ${after.contacts} (+${after.contacts - before.contacts}), employees ${after.employees} (+${after.employees - before.employees}), tickets ${after.tickets} (+${after.tickets - before.tickets})`,
+    );
+  } catch (error) {
+    if (error instanceof CrmImportError)
+      throw new CliError(`${file}: ${error.message}\nnothing was imported`);
+    throw error;
+  }
+}
+
+/** `ticket NUMBER [--json]`: the ticket, its account and its filed documents. */
+export async function ticketCommand(
+  store: CrmStore,
+  number: string,
+  json: boolean,
+  output: Output,
+): Promise<void> {
+  const ticket = await store.findTicketByNumber(number);
+  if (!ticket) throw new CliError(`no ticket with number ${number}`);
+  const account = await store.findAccountById(ticket.accountId);
+  const documents = await store.listDocuments(ticket.id);
+  const view = {
+    ticket,
+    account,
+    documents: documents.map((document) => ({
+      id: document.id,
+      sender: document.sender,
+      recipients: document.recipients,
+      subject: document.subject,
+      date: document.date,
+      messageId: document.messageId,
+      attachments: document.attachments.map((attachment) => attachment.filename),
+    })),
+  };
+  if (json) {
+    output.out(JSON.stringify(view, null, 2));
+    return;
+  }
+  output.out(`Ticket ${ticket.number}  [${ticket.status}]  ${ticket.subject}`);
+  output.out(`Account ${ticket.accountId}${account ? `  ${account.fileAs || account.company}` : ''}`);
+  output.out(`Opened ${ticket.createdAt}, updated ${ticket.updatedAt}`);
+  output.out(`${documents.length} document(s)`);
+  for (const document of view.documents) {
+    const attachments = document.attachments.length > 0 ? `  (${document.attachments.join(', ')})` : '';
+    output.out(`  ${document.date}  ${document.sender}  ${document.subject}${attachments}`);
+  }
+}

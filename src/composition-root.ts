@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import type { Router } from 'express';
+import type { Config } from './config/config.ts';
+import { ConfigError } from './config/config.ts';
+import { loadRulesFile } from './config/rules-file.ts';
+import type { CrmStore } from './crm/crm-store.ts';
+import { SqliteCrmStore } from './crm/sqlite/sqlite-crm-store.ts';
+import { createHttpApp } from './http/http-app.ts';
+import type { Logger } from './log/logger.ts';
+import type { Mailbox } from './mailbox/mailbox.ts';
+import { InboxWatcher } from './mailbox/local/inbox-watcher.ts';
+import { LocalMailbox } from './mailbox/local/local-mailbox.ts';
+import { IntakeWorker } from './processing/intake-worker.ts';
+import { OutboxSender } from './processing/outbox-sender.ts';
+import type { ProcessDeps } from './processing/process-message.ts';
+import { defaultAcknowledgmentBody, type ProcessingSettings } from './processing/processing-settings.ts';
+
+/** Opens the CRM store named by DATABASE_URL. The only place that knows the adapters. */
+export function openStore(config: Config): CrmStore {
+  const url = config.DATABASE_URL;
+  if (url.startsWith('sqlite:')) return SqliteCrmStore.open({ path: url.slice('sqlite:'.length) });
+  throw new ConfigError('DATABASE_URL: must be sqlite:<path>');
+}
+
+export function processingSettingsFrom(config: Config): ProcessingSettings {
+  let bodyTemplate = defaultAcknowledgmentBody;
+  if (config.ACK_BODY_FILE) {
+    try {
+      bodyTemplate = readFileSync(config.ACK_BODY_FILE, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        `ACK_BODY_FILE: cannot read ${config.ACK_BODY_FILE}: ${(error as Error).message}`,
+      );
+    }
+  }
+  return {
+    supportAddress: config.SUPPORT_ADDRESS,
+    internalSupportAddress: config.INTERNAL_SUPPORT_ADDRESS,
+    ticketTag: { prefix: config.TICKET_TAG_PREFIX, digits: config.TICKET_NUMBER_DIGITS },
+    decision: {
+      autoAcknowledge: config.AUTO_ACK,
+      bulkMailOpensTicket: config.BULK_MAIL_OPENS_TICKET,
+      unthreadedMachineMail: config.UNTHREADED_MACHINE_MAIL,
+      autoReplyLimit: config.AUTO_REPLY_LIMIT_PER_HOUR,
+    },
+    rules: loadRulesFile(config.RULES_FILE),
+    acknowledgment: { subjectTemplate: config.ACK_SUBJECT_TEMPLATE, bodyTemplate },
+    maxMessageBytes: config.MAX_MESSAGE_MB * 1_048_576,
+    xmlApi: {
+      enabled: config.XML_API_ENABLED,
+      password: config.XML_API_PASSWORD,
+      sendResponses: config.XML_API_SEND_RESPONSES,
+      responseBcc: config.XML_API_RESPONSE_BCC,
+    },
+  };
+}
+
+/** The processing dependencies for a store: shared by the service and the CLI. */
+export function processDeps(config: Config, store: CrmStore, logger: Logger): ProcessDeps {
+  return {
+    store,
+    settings: processingSettingsFrom(config),
+    logger,
+    newId: randomUUID,
+    now: () => new Date(),
+    xmlApi: null,
+  };
+}
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly store: CrmStore;
+  readonly mailbox: Mailbox;
+  readonly worker: IntakeWorker;
+  readonly outbox: OutboxSender;
+  /** Listens on PORT (0 = any free port), then starts intake. Resolves with the port. */
+  start(): Promise<number>;
+  /** Stops intake, waits for messages in flight, closes the server and the database. */
+  stop(): Promise<void>;
+}
+
+/** Builds the whole service from configuration. */
+export function createApp(options: AppOptions): App {
+  const { config, logger } = options;
+  const store = openStore(config);
+  const deps = processDeps(config, store, logger);
+  const local = new LocalMailbox(config.MAILBOX_DIR);
+  const mailbox: Mailbox = local;
+  const outbox = new OutboxSender(store, mailbox, logger);
+  const worker = new IntakeWorker(deps, mailbox, outbox, {
+    concurrency: config.WORKER_CONCURRENCY,
+    maxAttempts: config.MAX_ATTEMPTS,
+    retryBaseMs: config.RETRY_BASE_MS,
+    leaseMs: config.LEASE_SECONDS * 1000,
+    pollIntervalMs: config.POLL_INTERVAL_MS,
+    workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+  });
+  const watcher = new InboxWatcher({
+    mailbox: local,
+    store,
+    logger,
+    intervalMs: config.POLL_INTERVAL_MS,
+    onEnqueued: () => worker.wake(),
+  });
+  const routers: Router[] = [];
+  const http = createHttpApp({
+    logger,
+    routers,
+    readiness: async () => {
+      await store.ping();
+      return { mailbox: mailbox.name };
+    },
+  });
+  let server: Server | null = null;
+
+  return {
+    config,
+    store,
+    mailbox,
+    worker,
+    outbox,
+    async start() {
+      const port = await new Promise<number>((resolve, reject) => {
+        const listening = http.listen(config.PORT, () => {
+          const address = listening.address();
+          resolve(typeof address === 'object' && address ? address.port : config.PORT);
+        });
+        listening.once('error', reject);
+        server = listening;
+      });
+      worker.start();
+      await watcher.start();
+      logger.info({ port, mailbox: mailbox.name, mailboxDir: config.MAILBOX_DIR }, 'email connector started');
+      return port;
+    },
+    async stop() {
+      await watcher.stop();
+      await worker.stop();
+      await outbox.flush().catch(() => 0);
+      if (server) {
+        const closing = server;
+        await new Promise<void>((resolve) => closing.close(() => resolve()));
+        closing.closeAllConnections?.();
+      }
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { z } from 'zod';
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((value) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(value), {
+    message: 'must be true or false',
+  })
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, { message: `must be between ${min} and ${max}` });
+
+const address = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$|^[^\s@<>]+@localhost$/, 'must be an email address');
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => value || null);
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^sqlite:.+/.test(value), {
+    message: 'must be sqlite:<path> (e.g. sqlite:data/crm.sqlite)',
+  });
+
+const httpsUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^https:\/\/[^\s/]+/.test(value), { message: 'must be an https:// address' })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+/**
+ * Every setting, its default and meaning. `.env.example` lists the same variables; a test keeps them in step.
+ * Environments differ only in these values.
+ */
+export const configSchema = z.object({
+  /** Where the CRM lives: `sqlite:<path>` (the embedded database; the path is created on first run). */
+  DATABASE_URL: databaseUrl.prefault('sqlite:data/crm.sqlite'),
+  /** The local mailbox folder used when Microsoft Graph is not configured. */
+  MAILBOX_DIR: z.string().trim().min(1).prefault('data/mailbox'),
+  /** The public support address the connector serves (mail from it is never answered). */
+  SUPPORT_ADDRESS: address.prefault('support@msp.example'),
+  /** Where undecidable mail, errors and customer replies are forwarded. */
+  INTERNAL_SUPPORT_ADDRESS: address.prefault('helpdesk@msp.example'),
+  PORT: int(0, 65535).prefault('3000'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).prefault('info'),
+
+  /** JSON file with automated-email rules; empty = none. */
+  RULES_FILE: optionalText.prefault(''),
+  /** Send new customers an acknowledgment carrying the ticket tag. */
+  AUTO_ACK: bool.prefault('true'),
+  /** Subject of the acknowledgment; {ticketTag}, {ticketNumber}, {subject}, {accountName} are replaced. */
+  ACK_SUBJECT_TEMPLATE: z.string().prefault('{ticketTag} {subject}'),
+  /** A text file whose content is the acknowledgment body (same placeholders); empty = built-in text. */
+  ACK_BODY_FILE: optionalText.prefault(''),
+  /** Text inside the subject tag before the number: `[Ticket#0000042]`. */
+  TICKET_TAG_PREFIX: z.string().trim().min(1).max(32).prefault('Ticket#'),
+  TICKET_NUMBER_DIGITS: int(3, 12).prefault('7'),
+  /** At most this many automatic replies per recipient per hour. */
+  AUTO_REPLY_LIMIT_PER_HOUR: int(0, 1000).prefault('5'),
+  /** Whether bulk/list mail from a known customer opens a ticket (it never gets an automatic reply). */
+  BULK_MAIL_OPENS_TICKET: bool.prefault('true'),
+  /** Machine-made mail that threads to no ticket: `ignore` (recorded only) or `forward` to internal support. */
+  UNTHREADED_MACHINE_MAIL: z.enum(['ignore', 'forward']).prefault('ignore'),
+  /** Messages larger than this are not parsed: forwarded to internal support with the reason. */
+  MAX_MESSAGE_MB: int(1, 1024).prefault('150'),
+
+  /** Messages processed at the same time. */
+  WORKER_CONCURRENCY: int(1, 64).prefault('2'),
+  /** Attempts before a message is quarantined. */
+  MAX_ATTEMPTS: int(1, 100).prefault('5'),
+  /** First retry delay; doubles each attempt, with jitter. */
+  RETRY_BASE_MS: int(1, 3_600_000).prefault('2000'),
+  /** How long a claimed message is reserved for its worker. */
+  LEASE_SECONDS: int(5, 86_400).prefault('300'),
+  /** How often the local inbox folder and the queue are polled, in ms. */
+  POLL_INTERVAL_MS: int(50, 600_000).prefault('1000'),
+
+  XML_API_ENABLED: bool.prefault('true'),
+  /** When set, every XML transaction must carry this password. */
+  XML_API_PASSWORD: optionalText.prefault(''),
+  XML_API_SEND_RESPONSES: bool.prefault('true'),
+  /** A copy of every XML API response goes here; empty = none. */
+  XML_API_RESPONSE_BCC: z.union([z.literal('').transform(() => null), address]).prefault(''),
+
+  GRAPH_TENANT_ID: optionalText.prefault(''),
+  GRAPH_CLIENT_ID: optionalText.prefault(''),
+  /** managed-identity | client-certificate | client-secret */
+  GRAPH_AUTH: z
+    .enum(['managed-identity', 'client-certificate', 'client-secret'])
+    .prefault('managed-identity'),
+  GRAPH_CLIENT_SECRET: optionalText.prefault(''),
+  /** PEM file holding the certificate and private key, for client-certificate. */
+  GRAPH_CERTIFICATE_PATH: optionalText.prefault(''),
+  /** Client id of a user-assigned managed identity; empty = system-assigned. */
+  GRAPH_MANAGED_IDENTITY_CLIENT_ID: optionalText.prefault(''),
+  /** The support mailbox (UPN or object id). Setting it switches the mailbox to Microsoft Graph. */
+  SUPPORT_MAILBOX: optionalText.prefault(''),
+  /** The public HTTPS address Graph calls, e.g. https://connector.azurewebsites.net. */
+  PUBLIC_BASE_URL: z.union([z.literal('').transform(() => null), httpsUrl]).prefault(''),
+  /** Secret shared with Graph in every notification (up to 128 characters). */
+  GRAPH_CLIENT_STATE: z.string().trim().max(128).prefault(''),
+  GRAPH_BASE_URL: z.union([z.literal('').transform(() => null), httpsUrl]).prefault(''),
+  /** How often to run a delta catch-up of the inbox, in seconds. */
+  GRAPH_DELTA_INTERVAL_SECONDS: int(10, 86_400).prefault('300'),
+});
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+
+/** Variables whose values never appear in logs or errors. */
+export const secretVariables = [
+  'DATABASE_URL',
+  'XML_API_PASSWORD',
+  'GRAPH_CLIENT_SECRET',
+  'GRAPH_CLIENT_STATE',
+] as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment; the error names every bad variable (never its value when secret). */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      return `${name}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = result.data;
+  const graphSettings = ['GRAPH_TENANT_ID', 'GRAPH_CLIENT_ID', 'SUPPORT_MAILBOX'] as const;
+  if (config.SUPPORT_MAILBOX) {
+    const missing: string[] = graphSettings.filter((name) => !config[name]);
+    if (!config.PUBLIC_BASE_URL) missing.push('PUBLIC_BASE_URL');
+    if (!config.GRAPH_CLIENT_STATE) missing.push('GRAPH_CLIENT_STATE');
+    if (config.GRAPH_AUTH === 'client-secret' && !config.GRAPH_CLIENT_SECRET)
+      missing.push('GRAPH_CLIENT_SECRET');
+    if (config.GRAPH_AUTH === 'client-certificate' && !config.GRAPH_CERTIFICATE_PATH)
+      missing.push('GRAPH_CERTIFICATE_PATH');
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `invalid configuration:\n  ${missing.map((name) => `${name}: required when SUPPORT_MAILBOX is set`).join('\n  ')}`,
+      );
+    }
+  }
+  if (config.SUPPORT_ADDRESS === config.INTERNAL_SUPPORT_ADDRESS) {
+    throw new ConfigError(
+      'invalid configuration:\n  INTERNAL_SUPPORT_ADDRESS: must differ from SUPPORT_ADDRESS (forwards would loop)',
+    );
+  }
+  return Object.freeze(config);
+}
+
+/** The configuration as it may be logged: secrets replaced by `[redacted]`. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...config };
+  for (const name of secretVariables) if (shown[name]) shown[name] = '[redacted]';
+  return shown;
+}

@@ -1,0 +1,225 @@
+import type { Account, AccountMatch, Contact, Employee, FiledDocument, Ticket } from '../domain/crm.ts';
+import type { OutcomeAction } from '../domain/decision.ts';
+import type { EmailAttachment } from '../domain/email.ts';
+import type { CrmImport } from './crm-import.ts';
+import type { ValidatedXmlTransaction, XmlTransactionResult } from '../domain/xml-api/xml-transaction.ts';
+
+/** A new ticket to open, with its number already reserved (see `reserveTicketNumber`). */
+export interface NewTicket {
+  id: string;
+  number: string;
+  accountId: string;
+  contactId: string | null;
+  subject: string;
+  status: string;
+  priority: string | null;
+  kind: string | null;
+  source: string | null;
+}
+
+/** A message to file under a ticket: everything needed so that nothing is lost. */
+export interface NewDocument {
+  id: string;
+  ticketId: string;
+  accountId: string;
+  sender: string;
+  recipients: string[];
+  date: string;
+  subject: string;
+  textBody: string;
+  htmlBody: string | null;
+  messageId: string | null;
+  attachments: EmailAttachment[];
+  raw: Buffer;
+}
+
+/** A mail to send after the commit (transactional outbox). */
+export interface NewOutgoingMail {
+  id: string;
+  kind: 'forward' | 'acknowledgment' | 'api-response' | 'notice';
+  to: string[];
+  subject: string;
+  /** The Message-ID we gave it, without brackets; replies to it thread to `ticketId`. */
+  messageId: string;
+  /** The hidden reference token in its body, if any; mail quoting it threads to `ticketId`. */
+  referenceToken: string | null;
+  ticketId: string | null;
+  mime: Buffer;
+}
+
+export interface OutcomeRecord {
+  key: string;
+  source: string;
+  messageId: string | null;
+  from: string | null;
+  subject: string;
+  action: OutcomeAction;
+  code: string;
+  reason: string;
+  ticketNumber: string | null;
+  accountId: string | null;
+  flags: string[];
+  forwardedTo: string[];
+  sent: { to: string[]; subject: string; kind: NewOutgoingMail['kind'] }[];
+  details: Record<string, unknown> | null;
+  createdAt: string;
+}
+
+/** Everything one processed message writes, committed in one transaction. */
+export interface ProcessingCommit {
+  outcome: Omit<OutcomeRecord, 'createdAt'>;
+  ticket: NewTicket | null;
+  documents: NewDocument[];
+  outgoing: NewOutgoingMail[];
+  /** The intake item this finishes, when it came from the queue. */
+  intakeId: string | null;
+}
+
+export interface PendingMail {
+  id: string;
+  kind: NewOutgoingMail['kind'];
+  to: string[];
+  subject: string;
+  mime: Buffer;
+  attempts: number;
+}
+
+export type IntakeState = 'pending' | 'claimed' | 'done' | 'quarantined';
+
+export interface IntakeItem {
+  id: string;
+  /** The mailbox's own id for the message (file name, Graph immutable id). */
+  mailboxId: string;
+  source: string;
+  state: IntakeState;
+  attempts: number;
+  lastError: string | null;
+  outcomeKey: string | null;
+  enqueuedAt: string;
+  nextAttemptAt: string;
+  /** Set once the message has been moved to its final folder. */
+  settledAt: string | null;
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  leaseMs: number;
+  now: Date;
+  limit: number;
+}
+
+export interface StoreCounts {
+  accounts: number;
+  contacts: number;
+  employees: number;
+  tickets: number;
+  documents: number;
+  outcomes: number;
+}
+
+export interface OutcomeFilter {
+  action?: OutcomeAction;
+  limit?: number;
+}
+
+/**
+ * The CRM database as the connector needs it. Every method is asynchronous (SQL Server drivers are),
+ * and every method that writes several rows does so in one transaction.
+ * `crm/crm-store.contract.ts` is the behaviour every adapter must show.
+ */
+export interface CrmStore {
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // Look-ups used by the decision. Address and domain look-ups are index seeks.
+  findAccountsByAddress(address: string): Promise<AccountMatch[]>;
+  findAccountsByDomain(domain: string): Promise<Account[]>;
+  findAccountById(id: string): Promise<Account | null>;
+  findAccountsByIds(ids: readonly string[]): Promise<Account[]>;
+  findAccountsByName(name: string): Promise<Account[]>;
+  /** Accounts whose "file as" or company name appears in the text as whole words. */
+  findAccountsNamedIn(text: string): Promise<Account[]>;
+  /** Accounts whose foreign id (or the named custom field) equals one of the values. */
+  findAccountsByForeignId(values: readonly string[], field: string | null): Promise<Account[]>;
+  findContact(id: string): Promise<Contact | null>;
+  findEmployeeByAddress(address: string): Promise<Employee | null>;
+  findTicketByNumber(number: string): Promise<Ticket | null>;
+  findTicketById(id: string): Promise<Ticket | null>;
+  /** The ticket a reply belongs to, by Message-IDs the connector filed or sent, then by reference tokens. */
+  findTicketByThread(
+    messageIds: readonly string[],
+    tokens: readonly string[],
+  ): Promise<{ ticket: Ticket; via: 'message-id' | 'reference-token' } | null>;
+  listDocuments(ticketId: string): Promise<FiledDocument[]>;
+  /** The original MIME of a filed document. */
+  readDocumentRaw(documentId: string): Promise<Buffer | null>;
+  /** Automatic replies queued for a recipient since a time (for the rate limit). */
+  countAutoRepliesSince(recipient: string, since: Date): Promise<number>;
+
+  // CRM data.
+  /** Loads accounts, contacts, employees and tickets: all or nothing, idempotent on ids. */
+  importCrm(data: CrmImport): Promise<StoreCounts>;
+  counts(): Promise<StoreCounts>;
+  /** Takes the next ticket number. Numbers are never reused; a crash before commit leaves a gap. */
+  reserveTicketNumber(digits: number): Promise<string>;
+
+  // Processing results.
+  /**
+   * Records one message's outcome with its ticket, documents and outbox mails, in one transaction.
+   * When an outcome with the same key exists, writes nothing and returns the existing one.
+   */
+  commitProcessing(commit: ProcessingCommit): Promise<{ outcome: OutcomeRecord; duplicate: boolean }>;
+  findOutcome(key: string): Promise<OutcomeRecord | null>;
+  listOutcomes(filter?: OutcomeFilter): Promise<OutcomeRecord[]>;
+
+  // Transactional outbox.
+  listPendingMail(limit: number): Promise<PendingMail[]>;
+  markMailSent(id: string, sentAt: Date): Promise<void>;
+  /** Records a failed send; `final` gives up on the mail (it stays in the outbox, state `failed`). */
+  markMailFailed(id: string, error: string, final: boolean): Promise<void>;
+
+  // Durable intake queue.
+  /** Adds a mailbox message; returns the existing item when the mailbox id is already known. */
+  enqueue(item: {
+    mailboxId: string;
+    source: string;
+    now: Date;
+  }): Promise<{ item: IntakeItem; created: boolean }>;
+  /** Claims due items with a lease; an expired lease makes an item claimable again. */
+  claimIntake(options: ClaimOptions): Promise<IntakeItem[]>;
+  /** Releases a claim after a transient failure, to be tried again at `retryAt`. */
+  retryIntake(id: string, workerId: string, error: string, retryAt: Date): Promise<void>;
+  quarantineIntake(id: string, workerId: string, error: string, outcomeKey: string | null): Promise<void>;
+  /** Marks a claimed item done without a new outcome (e.g. its message had been processed before). */
+  finishIntake(id: string, workerId: string, outcomeKey: string): Promise<void>;
+  markIntakeSettled(id: string, at: Date): Promise<void>;
+  findIntake(idOrMailboxId: string): Promise<IntakeItem | null>;
+  listIntake(state: IntakeState, limit: number): Promise<IntakeItem[]>;
+  /** Makes quarantined items pending again (attempts reset); returns how many. */
+  requeueQuarantined(ids: readonly string[] | 'all', now: Date): Promise<number>;
+
+  // Small durable state for adapters (e.g. a Graph subscription id, delta links) and leases between instances.
+  getState(key: string): Promise<string | null>;
+  setState(key: string, value: string | null): Promise<void>;
+  /**
+   * Takes or extends a named lease for `owner` until `now + ttlMs`; false while another owner holds it.
+   * With several instances on one database, only the holder does the work the lease guards.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number, now: Date): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<void>;
+
+  // XML API (docs/xml-api.md).
+  /**
+   * Applies one validated XML transaction in one database transaction (all or nothing): insert when it
+   * names no record id, else update (RECORD_NOT_FOUND when there is no such record, nothing written).
+   * A new ticket gets the next ticket number; `author` is recorded as the creator or updater.
+   * The result is stored under `key` (message key + transaction index): called again with the same key,
+   * it returns the stored result and writes nothing.
+   */
+  applyXmlTransaction(
+    key: string,
+    transaction: ValidatedXmlTransaction,
+    author: string,
+  ): Promise<XmlTransactionResult>;
+}

@@ -1,0 +1,828 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { Account, AccountMatch, Contact, Employee, FiledDocument, Ticket } from '../../domain/crm.ts';
+import { classifyEmailField } from '../../domain/addresses.ts';
+import type {
+  ClaimOptions,
+  CrmStore,
+  IntakeItem,
+  IntakeState,
+  OutcomeFilter,
+  OutcomeRecord,
+  PendingMail,
+  ProcessingCommit,
+  StoreCounts,
+} from '../crm-store.ts';
+import type { CrmImport } from '../crm-import.ts';
+import { CrmImportError } from '../crm-import.ts';
+import { sqliteMigrations } from './sqlite-migrations.ts';
+import { applyXmlTransactionSqlite } from './sqlite-xml-records.ts';
+import type { ValidatedXmlTransaction, XmlTransactionResult } from '../../domain/xml-api/xml-transaction.ts';
+
+type Row = Record<string, unknown>;
+
+/** The normalised match key of a CRM email field: a lower-case address or bare domain. */
+function emailKey(value: string | null | undefined): string | null {
+  return classifyEmailField(value)?.value ?? null;
+}
+
+const str = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
+const strOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : String(value);
+
+function toAccount(row: Row): Account {
+  return {
+    id: str(row.id),
+    company: str(row.company),
+    fileAs: str(row.file_as),
+    email1: strOrNull(row.email1),
+    email2: strOrNull(row.email2),
+    accountNumber: strOrNull(row.account_number),
+    foreignId: strOrNull(row.foreign_id),
+    customFields: JSON.parse(str(row.custom_fields) || '{}') as Record<string, string>,
+    contact: strOrNull(row.contact),
+    phone: strOrNull(row.phone),
+    address: strOrNull(row.address),
+    city: strOrNull(row.city),
+    zip: strOrNull(row.zip),
+    country: strOrNull(row.country),
+  };
+}
+
+function toTicket(row: Row): Ticket {
+  return {
+    id: str(row.id),
+    number: str(row.number),
+    accountId: str(row.account_id),
+    contactId: strOrNull(row.contact_id),
+    subject: str(row.subject),
+    status: str(row.status),
+    priority: strOrNull(row.priority),
+    kind: strOrNull(row.kind),
+    source: strOrNull(row.source),
+    createdAt: str(row.created_at),
+    updatedAt: str(row.updated_at),
+  };
+}
+
+function toEmployee(row: Row): Employee {
+  return {
+    id: str(row.id),
+    name: str(row.name),
+    email1: strOrNull(row.email1),
+    email2: strOrNull(row.email2),
+    active: Number(row.active) === 1,
+  };
+}
+
+function toOutcome(row: Row): OutcomeRecord {
+  return {
+    key: str(row.key),
+    source: str(row.source),
+    messageId: strOrNull(row.message_id),
+    from: strOrNull(row.from_address),
+    subject: str(row.subject),
+    action: str(row.action) as OutcomeRecord['action'],
+    code: str(row.code),
+    reason: str(row.reason),
+    ticketNumber: strOrNull(row.ticket_number),
+    accountId: strOrNull(row.account_id),
+    flags: JSON.parse(str(row.flags)) as string[],
+    forwardedTo: JSON.parse(str(row.forwarded_to)) as string[],
+    sent: JSON.parse(str(row.sent)) as OutcomeRecord['sent'],
+    details: row.details ? (JSON.parse(str(row.details)) as Record<string, unknown>) : null,
+    createdAt: str(row.created_at),
+  };
+}
+
+function toIntake(row: Row): IntakeItem {
+  return {
+    id: str(row.id),
+    mailboxId: str(row.mailbox_id),
+    source: str(row.source),
+    state: str(row.state) as IntakeState,
+    attempts: Number(row.attempts),
+    lastError: strOrNull(row.last_error),
+    outcomeKey: strOrNull(row.outcome_key),
+    enqueuedAt: str(row.enqueued_at),
+    nextAttemptAt: str(row.next_attempt_at),
+    settledAt: strOrNull(row.settled_at),
+  };
+}
+
+const nowIso = (): string => new Date().toISOString();
+
+export interface SqliteCrmStoreOptions {
+  /** File path, or `:memory:`. The folder is created when missing. */
+  path: string;
+  /** How long a writer waits for another process's lock before failing, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** The embedded CRM store: one SQLite file in WAL mode, migrated on open. */
+export class SqliteCrmStore implements CrmStore {
+  readonly #db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  static open(options: SqliteCrmStoreOptions): SqliteCrmStore {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    const db = new Database(options.path);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    const store = new SqliteCrmStore(db);
+    store.#migrate();
+    return store;
+  }
+
+  /** The schema version after migrations (for diagnostics and tests). */
+  get schemaVersion(): number {
+    return Number(this.#db.pragma('user_version', { simple: true }));
+  }
+
+  #migrate(): void {
+    const apply = this.#db.transaction(() => {
+      const current = Number(this.#db.pragma('user_version', { simple: true }));
+      for (const migration of sqliteMigrations) {
+        if (migration.version <= current) continue;
+        this.#db.exec(migration.sql);
+        this.#db.pragma(`user_version = ${migration.version}`);
+      }
+    });
+    apply.immediate();
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  async findAccountsByAddress(address: string): Promise<AccountMatch[]> {
+    const key = address.trim().toLowerCase();
+    const matches: AccountMatch[] = [];
+    const rows = this.#db
+      .prepare(
+        `SELECT a.*, 'email1' AS via FROM accounts a WHERE a.email1_key = @key
+         UNION ALL SELECT a.*, 'email2' AS via FROM accounts a WHERE a.email2_key = @key`,
+      )
+      .all({ key }) as Row[];
+    for (const row of rows)
+      matches.push({ account: toAccount(row), contactId: null, via: row.via as 'email1' });
+    const contactRows = this.#db
+      .prepare(
+        `SELECT a.*, c.id AS contact_row_id FROM contacts c JOIN accounts a ON a.id = c.account_id
+         WHERE c.email_key = @key`,
+      )
+      .all({ key }) as Row[];
+    for (const row of contactRows) {
+      matches.push({ account: toAccount(row), contactId: str(row.contact_row_id), via: 'contact' });
+    }
+    return matches;
+  }
+
+  async findAccountsByDomain(domain: string): Promise<Account[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT a.* FROM accounts a WHERE a.id IN (
+           SELECT id FROM accounts WHERE email1_key = @key
+           UNION SELECT id FROM accounts WHERE email2_key = @key
+           UNION SELECT account_id FROM contacts WHERE email_key = @key)
+         ORDER BY a.id`,
+      )
+      .all({ key: domain.trim().toLowerCase() }) as Row[];
+    return rows.map(toAccount);
+  }
+
+  async findAccountById(id: string): Promise<Account | null> {
+    const row = this.#db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
+    return row ? toAccount(row) : null;
+  }
+
+  async findAccountsByIds(ids: readonly string[]): Promise<Account[]> {
+    if (ids.length === 0) return [];
+    const rows = this.#db
+      .prepare(`SELECT * FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`)
+      .all(JSON.stringify(ids)) as Row[];
+    return rows.map(toAccount);
+  }
+
+  async findAccountsByName(name: string): Promise<Account[]> {
+    const rows = this.#db
+      .prepare('SELECT * FROM accounts WHERE file_as = ? COLLATE NOCASE ORDER BY id')
+      .all(name.trim()) as Row[];
+    return rows.map(toAccount);
+  }
+
+  async findAccountsNamedIn(text: string): Promise<Account[]> {
+    // A scan, used only by automated-email rules that name accounts without a subject pattern.
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM accounts
+         WHERE length(file_as) > 0 AND instr(lower(@text), lower(file_as)) > 0 ORDER BY length(file_as) DESC`,
+      )
+      .all({ text }) as Row[];
+    const lowered = text.toLowerCase();
+    const wholeWord = (name: string): boolean => {
+      const needle = name.toLowerCase();
+      let from = 0;
+      for (;;) {
+        const at = lowered.indexOf(needle, from);
+        if (at < 0) return false;
+        const before = at === 0 ? '' : lowered[at - 1]!;
+        const after = lowered[at + needle.length] ?? '';
+        if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return true;
+        from = at + 1;
+      }
+    };
+    const accounts = rows.map(toAccount).filter((account) => wholeWord(account.fileAs));
+    // A longer name that contains a shorter one wins ("Acme Europe" over "Acme").
+    return accounts.filter(
+      (account) =>
+        !accounts.some(
+          (other) =>
+            other !== account &&
+            other.fileAs.length > account.fileAs.length &&
+            other.fileAs.toLowerCase().includes(account.fileAs.toLowerCase()),
+        ),
+    );
+  }
+
+  async findAccountsByForeignId(values: readonly string[], field: string | null): Promise<Account[]> {
+    if (values.length === 0) return [];
+    const json = JSON.stringify(values);
+    const rows = field
+      ? (this.#db
+          .prepare(
+            `SELECT * FROM accounts WHERE json_extract(custom_fields, '$.' || json_quote(@field)) IN
+               (SELECT value FROM json_each(@json)) ORDER BY id`,
+          )
+          .all({ field, json }) as Row[])
+      : (this.#db
+          .prepare(`SELECT * FROM accounts WHERE foreign_id IN (SELECT value FROM json_each(?)) ORDER BY id`)
+          .all(json) as Row[]);
+    return rows.map(toAccount);
+  }
+
+  async findContact(id: string): Promise<Contact | null> {
+    const row = this.#db.prepare('SELECT * FROM contacts WHERE id = ?').get(id) as Row | undefined;
+    return row
+      ? { id: str(row.id), accountId: str(row.account_id), name: str(row.name), email: strOrNull(row.email) }
+      : null;
+  }
+
+  async findEmployeeByAddress(address: string): Promise<Employee | null> {
+    const key = address.trim().toLowerCase();
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM employees WHERE email1_key = @key
+         UNION SELECT * FROM employees WHERE email2_key = @key`,
+      )
+      .all({ key }) as Row[];
+    // An address shared by an active and an inactive record belongs to the active one.
+    const employees = rows.map(toEmployee).sort((a, b) => Number(b.active) - Number(a.active));
+    return employees[0] ?? null;
+  }
+
+  async findTicketByNumber(number: string): Promise<Ticket | null> {
+    if (!/^\d{1,18}$/.test(number.trim())) return null;
+    const row = this.#db.prepare('SELECT * FROM tickets WHERE seq = ?').get(Number(number.trim())) as
+      Row | undefined;
+    return row ? toTicket(row) : null;
+  }
+
+  async findTicketById(id: string): Promise<Ticket | null> {
+    const row = this.#db.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as Row | undefined;
+    return row ? toTicket(row) : null;
+  }
+
+  async findTicketByThread(
+    messageIds: readonly string[],
+    tokens: readonly string[],
+  ): Promise<{ ticket: Ticket; via: 'message-id' | 'reference-token' } | null> {
+    const lookup = this.#db.prepare(
+      'SELECT t.* FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ? AND r.kind = ?',
+    );
+    for (const id of messageIds) {
+      const row = lookup.get(id, 'message-id') as Row | undefined;
+      if (row) return { ticket: toTicket(row), via: 'message-id' };
+    }
+    for (const token of tokens) {
+      const row = lookup.get(token, 'token') as Row | undefined;
+      if (row) return { ticket: toTicket(row), via: 'reference-token' };
+    }
+    return null;
+  }
+
+  async listDocuments(ticketId: string): Promise<FiledDocument[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT id, ticket_id, account_id, sender, recipients, date, subject, message_id
+         FROM documents WHERE ticket_id = ? ORDER BY created_at, rowid`,
+      )
+      .all(ticketId) as Row[];
+    const attachments = this.#db.prepare(
+      'SELECT filename, content_type, size FROM attachments WHERE document_id = ? ORDER BY id',
+    );
+    return rows.map((row) => ({
+      id: str(row.id),
+      ticketId: str(row.ticket_id),
+      accountId: str(row.account_id),
+      sender: str(row.sender),
+      recipients: JSON.parse(str(row.recipients)) as string[],
+      date: str(row.date),
+      subject: str(row.subject),
+      messageId: strOrNull(row.message_id),
+      attachments: (attachments.all(str(row.id)) as Row[]).map((attachment) => ({
+        filename: str(attachment.filename),
+        contentType: str(attachment.content_type),
+        size: Number(attachment.size),
+      })),
+    }));
+  }
+
+  async readDocumentRaw(documentId: string): Promise<Buffer | null> {
+    const row = this.#db.prepare('SELECT raw FROM documents WHERE id = ?').get(documentId) as Row | undefined;
+    return row ? (row.raw as Buffer) : null;
+  }
+
+  async countAutoRepliesSince(recipient: string, since: Date): Promise<number> {
+    const row = this.#db
+      .prepare(
+        `SELECT count(*) AS n FROM outbox
+         WHERE first_recipient = ? AND kind = 'acknowledgment' AND created_at >= ?`,
+      )
+      .get(recipient.toLowerCase(), since.toISOString()) as Row;
+    return Number(row.n);
+  }
+
+  async importCrm(data: CrmImport): Promise<StoreCounts> {
+    const now = nowIso();
+    const upsertAccount = this.#db.prepare(
+      `INSERT INTO accounts (id, company, file_as, email1, email1_key, email2, email2_key, account_number,
+         foreign_id, custom_fields, contact, phone, address, city, zip, country, created_at, updated_at)
+       VALUES (@id, @company, @fileAs, @email1, @email1Key, @email2, @email2Key, @accountNumber,
+         @foreignId, @customFields, @contact, @phone, @address, @city, @zip, @country, @now, @now)
+       ON CONFLICT(id) DO UPDATE SET company = excluded.company, file_as = excluded.file_as,
+         email1 = excluded.email1, email1_key = excluded.email1_key, email2 = excluded.email2,
+         email2_key = excluded.email2_key, account_number = excluded.account_number,
+         foreign_id = excluded.foreign_id, custom_fields = excluded.custom_fields, contact = excluded.contact,
+         phone = excluded.phone, address = excluded.address, city = excluded.city, zip = excluded.zip,
+         country = excluded.country, updated_at = excluded.updated_at`,
+    );
+    const upsertContact = this.#db.prepare(
+      `INSERT INTO contacts (id, account_id, name, email, email_key) VALUES (@id, @accountId, @name, @email, @emailKey)
+       ON CONFLICT(id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
+         email = excluded.email, email_key = excluded.email_key`,
+    );
+    const upsertEmployee = this.#db.prepare(
+      `INSERT INTO employees (id, name, email1, email1_key, email2, email2_key, active)
+       VALUES (@id, @name, @email1, @email1Key, @email2, @email2Key, @active)
+       ON CONFLICT(id) DO UPDATE SET name = excluded.name, email1 = excluded.email1,
+         email1_key = excluded.email1_key, email2 = excluded.email2, email2_key = excluded.email2_key,
+         active = excluded.active`,
+    );
+    const ticketBySeq = this.#db.prepare('SELECT id FROM tickets WHERE seq = ?');
+    const upsertTicket = this.#db.prepare(
+      `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
+         created_by, created_at, updated_at)
+       VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
+         'import', @now, @now)
+       ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, number = excluded.number, account_id = excluded.account_id,
+         contact_id = excluded.contact_id, subject = excluded.subject, status = excluded.status,
+         priority = excluded.priority, kind = excluded.kind, source = excluded.source,
+         updated_at = excluded.updated_at`,
+    );
+    const accountExists = this.#db.prepare('SELECT 1 FROM accounts WHERE id = ?');
+    const contactOfAccount = this.#db.prepare('SELECT 1 FROM contacts WHERE id = ? AND account_id = ?');
+
+    const run = this.#db.transaction(() => {
+      data.accounts.forEach((account) => {
+        upsertAccount.run({
+          id: account.id,
+          company: account.company,
+          fileAs: account.fileAs ?? account.company,
+          email1: account.email1,
+          email1Key: emailKey(account.email1),
+          email2: account.email2,
+          email2Key: emailKey(account.email2),
+          accountNumber: account.accountNumber,
+          foreignId: account.foreignId,
+          customFields: JSON.stringify(account.customFields ?? {}),
+          contact: account.contact,
+          phone: account.phone,
+          address: account.address,
+          city: account.city,
+          zip: account.zip,
+          country: account.country,
+          now,
+        });
+        (account.contacts ?? []).forEach((contact, index) => {
+          upsertContact.run({
+            // Contacts without an id are keyed by account and position, so a re-import updates them.
+            id: contact.id ?? `${account.id}/${index + 1}`,
+            accountId: account.id,
+            name: contact.name,
+            email: contact.email,
+            emailKey: emailKey(contact.email),
+          });
+        });
+      });
+      for (const employee of data.employees) {
+        upsertEmployee.run({
+          id: employee.id,
+          name: employee.name,
+          email1: employee.email1,
+          email1Key: emailKey(employee.email1),
+          email2: employee.email2,
+          email2Key: emailKey(employee.email2),
+          active: employee.active ? 1 : 0,
+        });
+      }
+      data.tickets.forEach((ticket, index) => {
+        const where = `tickets[${index}] (number "${ticket.number}")`;
+        if (!accountExists.get(ticket.accountId)) {
+          throw new CrmImportError(
+            `${where}.accountId: no account "${ticket.accountId}" in the file or the database`,
+          );
+        }
+        if (ticket.contactId && !contactOfAccount.get(ticket.contactId, ticket.accountId)) {
+          throw new CrmImportError(
+            `${where}.contactId: no contact "${ticket.contactId}" on account "${ticket.accountId}"`,
+          );
+        }
+        const seq = Number(ticket.number);
+        const existing = ticketBySeq.get(seq) as Row | undefined;
+        const id = ticket.id ?? (existing ? str(existing.id) : `TKT-${ticket.number}`);
+        if (existing && str(existing.id) !== id) {
+          throw new CrmImportError(`${where}.number: already used by ticket "${str(existing.id)}"`);
+        }
+        upsertTicket.run({
+          id,
+          seq,
+          number: ticket.number,
+          accountId: ticket.accountId,
+          contactId: ticket.contactId,
+          subject: ticket.subject,
+          status: ticket.status,
+          priority: ticket.priority,
+          kind: ticket.kind,
+          source: ticket.source,
+          now,
+        });
+      });
+    });
+    run.immediate();
+    return this.counts();
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const count = (table: string): number =>
+      Number((this.#db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as Row).n);
+    return {
+      accounts: count('accounts'),
+      contacts: count('contacts'),
+      employees: count('employees'),
+      tickets: count('tickets'),
+      documents: count('documents'),
+      outcomes: count('outcomes'),
+    };
+  }
+
+  async reserveTicketNumber(digits: number): Promise<string> {
+    const reserve = this.#db.transaction((): number => {
+      const highest = Number(
+        (this.#db.prepare('SELECT coalesce(max(seq), 0) AS n FROM tickets').get() as Row).n,
+      );
+      const counter = this.#db.prepare(`SELECT value FROM counters WHERE name = 'ticket'`).get() as
+        Row | undefined;
+      const next = Math.max(highest, counter ? Number(counter.value) : 0) + 1;
+      this.#db
+        .prepare(
+          `INSERT INTO counters (name, value) VALUES ('ticket', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`,
+        )
+        .run(next);
+      return next;
+    });
+    return String(reserve.immediate()).padStart(digits, '0');
+  }
+
+  async commitProcessing(commit: ProcessingCommit): Promise<{ outcome: OutcomeRecord; duplicate: boolean }> {
+    const now = nowIso();
+    const run = this.#db.transaction((): { outcome: OutcomeRecord; duplicate: boolean } => {
+      const existing = this.#db.prepare('SELECT * FROM outcomes WHERE key = ?').get(commit.outcome.key) as
+        Row | undefined;
+      // A failure is superseded when the message is reprocessed successfully; anything else is final.
+      if (existing && !(existing.action === 'failed' && commit.outcome.action !== 'failed')) {
+        if (commit.intakeId) this.#finishIntakeRow(commit.intakeId, commit.outcome.key, now);
+        return { outcome: toOutcome(existing), duplicate: true };
+      }
+      if (existing) this.#db.prepare('DELETE FROM outcomes WHERE key = ?').run(commit.outcome.key);
+      if (commit.intakeId && commit.outcome.action !== 'failed') {
+        // A quarantined message recorded under a provisional key is superseded by its real outcome.
+        this.#db
+          .prepare(
+            `DELETE FROM outcomes WHERE action = 'failed' AND key <> ? AND key = (SELECT outcome_key FROM intake WHERE id = ?)`,
+          )
+          .run(commit.outcome.key, commit.intakeId);
+      }
+      if (commit.ticket) {
+        const ticket = commit.ticket;
+        this.#db
+          .prepare(
+            `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
+               created_by, created_at, updated_at)
+             VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
+               'email-connector', @now, @now)`,
+          )
+          .run({ ...ticket, seq: Number(ticket.number), now });
+      }
+      for (const document of commit.documents) this.#insertDocument(document, now);
+      const insertRef = this.#db.prepare(
+        'INSERT INTO thread_refs (ref, kind, ticket_id) VALUES (?, ?, ?) ON CONFLICT(ref) DO NOTHING',
+      );
+      for (const document of commit.documents) {
+        if (document.messageId) insertRef.run(document.messageId, 'message-id', document.ticketId);
+      }
+      const insertMail = this.#db.prepare(
+        `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime, created_at)
+         VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @now)`,
+      );
+      for (const mail of commit.outgoing) {
+        insertMail.run({
+          id: mail.id,
+          key: commit.outcome.key,
+          kind: mail.kind,
+          recipients: JSON.stringify(mail.to),
+          first: (mail.to[0] ?? '').toLowerCase(),
+          subject: mail.subject,
+          messageId: mail.messageId,
+          mime: mail.mime,
+          now,
+        });
+        if (mail.ticketId) {
+          insertRef.run(mail.messageId, 'message-id', mail.ticketId);
+          if (mail.referenceToken) insertRef.run(mail.referenceToken, 'token', mail.ticketId);
+        }
+      }
+      const outcome: OutcomeRecord = { ...commit.outcome, createdAt: now };
+      this.#db
+        .prepare(
+          `INSERT INTO outcomes (key, source, message_id, from_address, subject, action, code, reason, ticket_number,
+             account_id, flags, forwarded_to, sent, details, created_at)
+           VALUES (@key, @source, @messageId, @from, @subject, @action, @code, @reason, @ticketNumber, @accountId,
+             @flags, @forwardedTo, @sent, @details, @createdAt)`,
+        )
+        .run({
+          ...outcome,
+          flags: JSON.stringify(outcome.flags),
+          forwardedTo: JSON.stringify(outcome.forwardedTo),
+          sent: JSON.stringify(outcome.sent),
+          details: outcome.details ? JSON.stringify(outcome.details) : null,
+        });
+      if (commit.intakeId) this.#finishIntakeRow(commit.intakeId, commit.outcome.key, now);
+      return { outcome, duplicate: false };
+    });
+    return run.immediate();
+  }
+
+  #insertDocument(document: ProcessingCommit['documents'][number], now: string): void {
+    this.#db
+      .prepare(
+        `INSERT INTO documents (id, ticket_id, account_id, sender, recipients, date, subject, text_body, html_body,
+           message_id, raw, created_at)
+         VALUES (@id, @ticketId, @accountId, @sender, @recipients, @date, @subject, @textBody, @htmlBody,
+           @messageId, @raw, @now)`,
+      )
+      .run({ ...document, recipients: JSON.stringify(document.recipients), now });
+    const insertAttachment = this.#db.prepare(
+      `INSERT INTO attachments (document_id, filename, content_type, size, content) VALUES (?, ?, ?, ?, ?)`,
+    );
+    for (const attachment of document.attachments) {
+      insertAttachment.run(
+        document.id,
+        attachment.filename,
+        attachment.contentType,
+        attachment.size,
+        attachment.content,
+      );
+    }
+    this.#db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(now, document.ticketId);
+  }
+
+  #finishIntakeRow(id: string, outcomeKey: string, now: string): void {
+    this.#db
+      .prepare(
+        `UPDATE intake SET state = 'done', outcome_key = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(outcomeKey, now, id);
+  }
+
+  async findOutcome(key: string): Promise<OutcomeRecord | null> {
+    const row = this.#db.prepare('SELECT * FROM outcomes WHERE key = ?').get(key) as Row | undefined;
+    return row ? toOutcome(row) : null;
+  }
+
+  async listOutcomes(filter: OutcomeFilter = {}): Promise<OutcomeRecord[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM outcomes WHERE (@action IS NULL OR action = @action)
+         ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+      )
+      .all({ action: filter.action ?? null, limit: filter.limit ?? 100 }) as Row[];
+    return rows.map(toOutcome);
+  }
+
+  async listPendingMail(limit: number): Promise<PendingMail[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT id, kind, recipients, subject, mime, attempts FROM outbox WHERE state = 'pending'
+         ORDER BY created_at, rowid LIMIT ?`,
+      )
+      .all(limit) as Row[];
+    return rows.map((row) => ({
+      id: str(row.id),
+      kind: str(row.kind) as PendingMail['kind'],
+      to: JSON.parse(str(row.recipients)) as string[],
+      subject: str(row.subject),
+      mime: row.mime as Buffer,
+      attempts: Number(row.attempts),
+    }));
+  }
+
+  async markMailSent(id: string, sentAt: Date): Promise<void> {
+    this.#db
+      .prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?`)
+      .run(sentAt.toISOString(), id);
+  }
+
+  async markMailFailed(id: string, error: string, final: boolean): Promise<void> {
+    this.#db
+      .prepare(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = ?,
+           state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?`,
+      )
+      .run(error, final ? 1 : 0, id);
+  }
+
+  async enqueue(item: {
+    mailboxId: string;
+    source: string;
+    now: Date;
+  }): Promise<{ item: IntakeItem; created: boolean }> {
+    const now = item.now.toISOString();
+    const result = this.#db
+      .prepare(
+        `INSERT INTO intake (id, mailbox_id, source, state, next_attempt_at, enqueued_at, updated_at)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(mailbox_id) DO NOTHING`,
+      )
+      .run(randomUUID(), item.mailboxId, item.source, now, now, now);
+    const row = this.#db.prepare('SELECT * FROM intake WHERE mailbox_id = ?').get(item.mailboxId) as Row;
+    return { item: toIntake(row), created: result.changes === 1 };
+  }
+
+  async claimIntake(options: ClaimOptions): Promise<IntakeItem[]> {
+    const now = options.now.toISOString();
+    const leaseUntil = new Date(options.now.getTime() + options.leaseMs).toISOString();
+    const claim = this.#db.transaction((): IntakeItem[] => {
+      const rows = this.#db
+        .prepare(
+          `SELECT id FROM intake
+           WHERE (state = 'pending' AND next_attempt_at <= @now) OR (state = 'claimed' AND lease_until <= @now)
+           ORDER BY next_attempt_at, enqueued_at LIMIT @limit`,
+        )
+        .all({ now, limit: options.limit }) as Row[];
+      const update = this.#db.prepare(
+        `UPDATE intake SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+           updated_at = ? WHERE id = ?`,
+      );
+      const read = this.#db.prepare('SELECT * FROM intake WHERE id = ?');
+      return rows.map((row) => {
+        update.run(options.workerId, leaseUntil, now, row.id);
+        return toIntake(read.get(row.id) as Row);
+      });
+    });
+    return claim.immediate();
+  }
+
+  async retryIntake(id: string, workerId: string, error: string, retryAt: Date): Promise<void> {
+    this.#db
+      .prepare(
+        `UPDATE intake SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
+           lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'claimed'`,
+      )
+      .run(error, retryAt.toISOString(), nowIso(), id, workerId);
+  }
+
+  async quarantineIntake(
+    id: string,
+    workerId: string,
+    error: string,
+    outcomeKey: string | null,
+  ): Promise<void> {
+    this.#db
+      .prepare(
+        `UPDATE intake SET state = 'quarantined', last_error = ?, outcome_key = coalesce(?, outcome_key),
+           lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
+      )
+      .run(error, outcomeKey, nowIso(), id, workerId);
+  }
+
+  async finishIntake(id: string, workerId: string, outcomeKey: string): Promise<void> {
+    this.#db
+      .prepare(
+        `UPDATE intake SET state = 'done', outcome_key = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+         WHERE id = ? AND lease_owner = ?`,
+      )
+      .run(outcomeKey, nowIso(), id, workerId);
+  }
+
+  async markIntakeSettled(id: string, at: Date): Promise<void> {
+    this.#db.prepare('UPDATE intake SET settled_at = ? WHERE id = ?').run(at.toISOString(), id);
+  }
+
+  async findIntake(idOrMailboxId: string): Promise<IntakeItem | null> {
+    const row = this.#db
+      .prepare('SELECT * FROM intake WHERE id = ? OR mailbox_id = ? LIMIT 1')
+      .get(idOrMailboxId, idOrMailboxId) as Row | undefined;
+    return row ? toIntake(row) : null;
+  }
+
+  async listIntake(state: IntakeState, limit: number): Promise<IntakeItem[]> {
+    const rows = this.#db
+      .prepare('SELECT * FROM intake WHERE state = ? ORDER BY enqueued_at, rowid LIMIT ?')
+      .all(state, limit) as Row[];
+    return rows.map(toIntake);
+  }
+
+  async requeueQuarantined(ids: readonly string[] | 'all', now: Date): Promise<number> {
+    const at = now.toISOString();
+    const result =
+      ids === 'all'
+        ? this.#db
+            .prepare(
+              `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+               WHERE state = 'quarantined'`,
+            )
+            .run(at, at)
+        : this.#db
+            .prepare(
+              `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+               WHERE state = 'quarantined' AND (id IN (SELECT value FROM json_each(?))
+                 OR mailbox_id IN (SELECT value FROM json_each(?)))`,
+            )
+            .run(at, at, JSON.stringify(ids), JSON.stringify(ids));
+    return result.changes;
+  }
+
+  async getState(key: string): Promise<string | null> {
+    const row = this.#db.prepare('SELECT value FROM app_state WHERE key = ?').get(key) as Row | undefined;
+    return row ? str(row.value) : null;
+  }
+
+  async setState(key: string, value: string | null): Promise<void> {
+    if (value === null) {
+      this.#db.prepare('DELETE FROM app_state WHERE key = ?').run(key);
+      return;
+    }
+    this.#db
+      .prepare(
+        `INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(key, value, nowIso());
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number, now: Date): Promise<boolean> {
+    const until = new Date(now.getTime() + ttlMs).toISOString();
+    const result = this.#db
+      .prepare(
+        `INSERT INTO leases (name, owner, until) VALUES (@name, @owner, @until)
+         ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+         WHERE leases.owner = excluded.owner OR leases.until <= @now`,
+      )
+      .run({ name, owner, until, now: now.toISOString() });
+    return result.changes === 1;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    this.#db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
+  }
+
+  async applyXmlTransaction(
+    key: string,
+    transaction: ValidatedXmlTransaction,
+    author: string,
+  ): Promise<XmlTransactionResult> {
+    return applyXmlTransactionSqlite(this.#db, key, transaction, author);
+  }
+}

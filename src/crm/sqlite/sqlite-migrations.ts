@@ -1,0 +1,212 @@
+/** Versioned schema; each entry runs once, in order, inside a transaction. Never edit a shipped entry. */
+export const sqliteMigrations: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'crm data model',
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        company TEXT NOT NULL,
+        file_as TEXT NOT NULL,
+        email1 TEXT, email1_key TEXT,
+        email2 TEXT, email2_key TEXT,
+        account_number TEXT,
+        foreign_id TEXT,
+        custom_fields TEXT NOT NULL DEFAULT '{}',
+        contact TEXT, phone TEXT, address TEXT, city TEXT, zip TEXT, country TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX accounts_email1_key ON accounts(email1_key);
+      CREATE INDEX accounts_email2_key ON accounts(email2_key);
+      CREATE INDEX accounts_file_as ON accounts(file_as COLLATE NOCASE);
+      CREATE INDEX accounts_foreign_id ON accounts(foreign_id);
+
+      CREATE TABLE contacts (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        email TEXT, email_key TEXT
+      );
+      CREATE INDEX contacts_email_key ON contacts(email_key);
+      CREATE INDEX contacts_account ON contacts(account_id);
+
+      CREATE TABLE employees (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        email1 TEXT, email1_key TEXT,
+        email2 TEXT, email2_key TEXT,
+        active INTEGER NOT NULL DEFAULT 1
+      );
+      CREATE INDEX employees_email1_key ON employees(email1_key);
+      CREATE INDEX employees_email2_key ON employees(email2_key);
+
+      CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        number TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        contact_id TEXT REFERENCES contacts(id),
+        subject TEXT NOT NULL,
+        status TEXT NOT NULL,
+        priority TEXT, kind TEXT, source TEXT,
+        created_by TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX tickets_account ON tickets(account_id);
+
+      CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL REFERENCES tickets(id),
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        date TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text_body TEXT NOT NULL,
+        html_body TEXT,
+        message_id TEXT,
+        raw BLOB NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX documents_ticket ON documents(ticket_id);
+
+      CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY,
+        document_id TEXT NOT NULL REFERENCES documents(id),
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        content BLOB NOT NULL
+      );
+      CREATE INDEX attachments_document ON attachments(document_id);
+
+      CREATE TABLE assets (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        asset_type TEXT, status TEXT, serial_no TEXT, code TEXT, description TEXT,
+        created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX assets_account ON assets(account_id);
+
+      CREATE TABLE history_notes (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        date TEXT NOT NULL,
+        description TEXT NOT NULL,
+        kind TEXT,
+        created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX history_notes_account ON history_notes(account_id);
+
+      CREATE TABLE charges (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        ticket_id TEXT REFERENCES tickets(id),
+        employee_id TEXT,
+        item TEXT, description TEXT,
+        quantity TEXT, price TEXT, date TEXT,
+        billable INTEGER,
+        created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX charges_ticket ON charges(ticket_id);
+
+      CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    `,
+  },
+  {
+    version: 2,
+    name: 'processing: outcomes, outbox, thread references, intake queue',
+    sql: `
+      CREATE TABLE thread_refs (
+        ref TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        ticket_id TEXT NOT NULL REFERENCES tickets(id)
+      );
+
+      CREATE TABLE outcomes (
+        key TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        message_id TEXT,
+        from_address TEXT,
+        subject TEXT NOT NULL,
+        action TEXT NOT NULL,
+        code TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        ticket_number TEXT,
+        account_id TEXT,
+        flags TEXT NOT NULL,
+        forwarded_to TEXT NOT NULL,
+        sent TEXT NOT NULL,
+        details TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX outcomes_created ON outcomes(created_at);
+
+      CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        outcome_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        first_recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        mime BLOB NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+      );
+      CREATE INDEX outbox_state ON outbox(state, created_at);
+      CREATE INDEX outbox_recipient ON outbox(first_recipient, kind, created_at);
+
+      CREATE TABLE intake (
+        id TEXT PRIMARY KEY,
+        mailbox_id TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        outcome_key TEXT,
+        lease_owner TEXT,
+        lease_until TEXT,
+        next_attempt_at TEXT NOT NULL,
+        enqueued_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        settled_at TEXT
+      );
+      CREATE INDEX intake_due ON intake(state, next_attempt_at);
+    `,
+  },
+  {
+    version: 3,
+    name: 'adapter state and leases',
+    sql: `
+      CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until TEXT NOT NULL);
+    `,
+  },
+  {
+    version: 4,
+    name: 'xml api: fields of the FLD tables, authors, idempotent transaction results',
+    sql: `
+      ALTER TABLE accounts ADD COLUMN phone2 TEXT;
+      ALTER TABLE accounts ADD COLUMN address2 TEXT;
+      ALTER TABLE accounts ADD COLUMN state TEXT;
+      ALTER TABLE accounts ADD COLUMN notes TEXT;
+      ALTER TABLE accounts ADD COLUMN created_by TEXT;
+      ALTER TABLE accounts ADD COLUMN updated_by TEXT;
+      ALTER TABLE tickets ADD COLUMN due_at TEXT;
+      ALTER TABLE tickets ADD COLUMN worker_id TEXT;
+      ALTER TABLE tickets ADD COLUMN notes TEXT;
+      ALTER TABLE tickets ADD COLUMN updated_by TEXT;
+      ALTER TABLE assets ADD COLUMN updated_by TEXT;
+      ALTER TABLE history_notes ADD COLUMN updated_by TEXT;
+      ALTER TABLE charges ADD COLUMN updated_by TEXT;
+
+      -- One row per applied XML transaction (message key + index): a retry returns it, writing nothing.
+      CREATE TABLE api_results (key TEXT PRIMARY KEY, result TEXT NOT NULL, created_at TEXT NOT NULL);
+    `,
+  },
+];

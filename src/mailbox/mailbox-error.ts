@@ -1,0 +1,25 @@
+/** What the caller should do about a mailbox failure. */
+export type MailboxErrorKind = 'not-found' | 'throttled' | 'transient' | 'forbidden' | 'permanent';
+
+/** A failure talking to the mailbox, translated at the adapter boundary; the original is kept as `cause`. */
+export class MailboxError extends Error {
+  override name = 'MailboxError';
+  readonly kind: MailboxErrorKind;
+  /** For `throttled`: how long the mailbox asked us to wait, in ms. */
+  readonly retryAfterMs: number | null;
+
+  constructor(
+    kind: MailboxErrorKind,
+    message: string,
+    options: { cause?: unknown; retryAfterMs?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.kind = kind;
+    this.retryAfterMs = options.retryAfterMs ?? null;
+  }
+
+  /** Worth trying again later. */
+  get retryable(): boolean {
+    return this.kind === 'throttled' || this.kind === 'transient';
+  }
+}

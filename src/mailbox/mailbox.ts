@@ -1,0 +1,25 @@
+/** Where a message goes once its outcome is final. */
+export type SettledFolder = 'processed' | 'failed';
+
+export interface SendMailOptions {
+  /** Our outbox id for the mail; adapters that can, use it to avoid sending one mail twice. */
+  outboxId: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * The support mailbox: the local folder on a laptop, Exchange Online through Microsoft Graph in production.
+ * `mailbox/mailbox.contract.ts` is the behaviour every adapter must show.
+ */
+export interface Mailbox {
+  /** A short name for logs and outcomes: `local` or `graph`. */
+  readonly name: string;
+  /** The raw MIME of a message in the inbox, by the mailbox's own id. Throws MailboxError('not-found') when gone. */
+  fetchRaw(mailboxId: string, options?: { signal?: AbortSignal }): Promise<Buffer>;
+  /** Sends a complete MIME message (From, To, Subject... inside). */
+  send(mime: Buffer, options: SendMailOptions): Promise<void>;
+  /** Moves a message out of the inbox into its final folder; a message already moved is not an error. */
+  settle(mailboxId: string, folder: SettledFolder): Promise<void>;
+  /** The ids of every message currently in the inbox (catch-up after downtime). */
+  listInbox(): Promise<string[]>;
+}

@@ -1,0 +1,261 @@
+import type { CrmStore, IntakeItem } from '../crm/crm-store.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Mailbox } from '../mailbox/mailbox.ts';
+import { MailboxError } from '../mailbox/mailbox-error.ts';
+import { messageKey } from '../domain/email.ts';
+import type { OutboxSender } from './outbox-sender.ts';
+import { commitFailure, processMessage, rawKey, type ProcessDeps } from './process-message.ts';
+import { parseEmail } from './parse-email.ts';
+
+export interface IntakeWorkerOptions {
+  /** Messages processed at the same time. */
+  concurrency: number;
+  /** Attempts before a message is quarantined. */
+  maxAttempts: number;
+  /** First retry delay in ms; doubles each attempt, with jitter. */
+  retryBaseMs: number;
+  /** How long a claim is reserved for this worker. */
+  leaseMs: number;
+  /** How often to look for due work when nothing wakes the worker, in ms. */
+  pollIntervalMs: number;
+  workerId: string;
+  /** For tests: the jitter source, 0 ≤ x < 1. */
+  random?: () => number;
+  /** Called when an item reaches a final state (done or quarantined), e.g. to show progress. */
+  onFinal?: (item: IntakeItem, result: { action: string; code: string; ticketNumber: string | null }) => void;
+}
+
+/** The retry delay after `attempts` failed attempts: exponential with ±50 % jitter, never below Retry-After. */
+export function retryDelayMs(
+  attempts: number,
+  baseMs: number,
+  random: () => number,
+  retryAfterMs: number | null,
+): number {
+  const exponential = baseMs * 2 ** Math.min(Math.max(attempts - 1, 0), 16);
+  const jittered = exponential * (0.5 + random());
+  return Math.round(Math.max(jittered, retryAfterMs ?? 0));
+}
+
+const describe = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/**
+ * Takes messages from the durable intake queue and sees each to exactly one outcome: claim (with a lease),
+ * fetch, process, send from the outbox, move to its final folder. Transient failures retry with backoff;
+ * the last attempt quarantines the message and tells internal support once.
+ */
+export class IntakeWorker {
+  readonly #deps: ProcessDeps;
+  readonly #mailbox: Mailbox;
+  readonly #outbox: OutboxSender;
+  readonly #options: IntakeWorkerOptions;
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = true;
+  #ticking = false;
+  #tickAgain = false;
+
+  constructor(deps: ProcessDeps, mailbox: Mailbox, outbox: OutboxSender, options: IntakeWorkerOptions) {
+    this.#deps = deps;
+    this.#mailbox = mailbox;
+    this.#outbox = outbox;
+    this.#options = options;
+  }
+
+  get #store(): CrmStore {
+    return this.#deps.store;
+  }
+
+  get #logger(): Logger {
+    return this.#deps.logger;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** Stops claiming and waits for the messages in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Looks for work now (e.g. after an enqueue). */
+  wake(): void {
+    if (!this.#stopped) this.#schedule(0);
+  }
+
+  /** Processes everything due now, then returns (for the CLI and tests). */
+  async runUntilIdle(): Promise<void> {
+    for (;;) {
+      const claimed = await this.#claimAndRun();
+      await Promise.allSettled([...this.#inFlight]);
+      if (claimed === 0 && this.#inFlight.size === 0) break;
+    }
+    await this.#outbox.flush();
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+    this.#timer.unref?.();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking) {
+      this.#tickAgain = true;
+      return;
+    }
+    this.#ticking = true;
+    try {
+      do {
+        this.#tickAgain = false;
+        await this.#claimAndRun();
+      } while (this.#tickAgain && !this.#stopped);
+      await this.#outbox.flush();
+    } catch (error) {
+      this.#logger.error({ err: { message: describe(error) } }, 'intake worker tick failed; will try again');
+    } finally {
+      this.#ticking = false;
+      if (!this.#stopped) this.#schedule(this.#options.pollIntervalMs);
+    }
+  }
+
+  async #claimAndRun(): Promise<number> {
+    const free = this.#options.concurrency - this.#inFlight.size;
+    if (free <= 0 || (this.#stopped && this.#timer !== null)) return 0;
+    const items = await this.#store.claimIntake({
+      workerId: this.#options.workerId,
+      leaseMs: this.#options.leaseMs,
+      now: this.#deps.now(),
+      limit: free,
+    });
+    for (const item of items) {
+      const running = this.#handle(item).finally(() => {
+        this.#inFlight.delete(running);
+        if (!this.#stopped) this.#schedule(0);
+      });
+      this.#inFlight.add(running);
+    }
+    return items.length;
+  }
+
+  async #handle(item: IntakeItem): Promise<void> {
+    const source = { label: `${this.#mailbox.name}:${item.mailboxId}`, intakeId: item.id };
+    let raw: Buffer | null = null;
+    try {
+      raw = await this.#mailbox.fetchRaw(item.mailboxId);
+      const result = await processMessage(raw, source, this.#deps);
+      this.#logger.info(
+        {
+          intakeId: item.id,
+          key: result.outcome.key,
+          action: result.outcome.action,
+          code: result.outcome.code,
+          ticketNumber: result.outcome.ticketNumber,
+          duplicate: result.duplicate,
+        },
+        'message processed',
+      );
+      await this.#outbox.flush();
+      await this.#settle(item, result.outcome.action === 'failed' ? 'failed' : 'processed');
+      this.#options.onFinal?.(item, result.outcome);
+    } catch (error) {
+      await this.#failed(item, raw, error).catch((inner: unknown) => {
+        // The database itself is failing: the lease expires and the item is claimed again.
+        this.#logger.error(
+          { intakeId: item.id, err: { message: describe(inner) } },
+          'could not record a failure',
+        );
+      });
+    }
+  }
+
+  async #settle(item: IntakeItem, folder: 'processed' | 'failed'): Promise<void> {
+    try {
+      await this.#mailbox.settle(item.mailboxId, folder);
+      await this.#store.markIntakeSettled(item.id, this.#deps.now());
+    } catch (error) {
+      // The outcome is recorded; the message is moved on the next scan or restart.
+      this.#logger.warn(
+        { intakeId: item.id, err: { message: describe(error) } },
+        'could not move the message',
+      );
+    }
+  }
+
+  async #failed(item: IntakeItem, raw: Buffer | null, error: unknown): Promise<void> {
+    const { workerId, maxAttempts, retryBaseMs } = this.#options;
+    const reason = describe(error);
+    if (error instanceof MailboxError && error.kind === 'not-found' && raw === null) {
+      const key = `intake:${item.id}`;
+      await this.#store.commitProcessing({
+        outcome: {
+          key,
+          source: `${this.#mailbox.name}:${item.mailboxId}`,
+          messageId: null,
+          from: null,
+          subject: '',
+          action: 'ignored',
+          code: 'message-gone',
+          reason: 'the message was no longer in the mailbox when it was fetched (deleted or moved elsewhere)',
+          ticketNumber: null,
+          accountId: null,
+          flags: [],
+          forwardedTo: [],
+          sent: [],
+          details: null,
+        },
+        ticket: null,
+        documents: [],
+        outgoing: [],
+        intakeId: item.id,
+      });
+      this.#logger.warn({ intakeId: item.id }, 'message gone before it was fetched');
+      this.#options.onFinal?.(item, { action: 'ignored', code: 'message-gone', ticketNumber: null });
+      return;
+    }
+    const permanent = error instanceof MailboxError && !error.retryable && error.kind !== 'not-found';
+    if (!permanent && item.attempts < maxAttempts) {
+      const retryAfter = error instanceof MailboxError ? error.retryAfterMs : null;
+      const delay = retryDelayMs(item.attempts, retryBaseMs, this.#options.random ?? Math.random, retryAfter);
+      await this.#store.retryIntake(item.id, workerId, reason, new Date(this.#deps.now().getTime() + delay));
+      this.#logger.warn(
+        { intakeId: item.id, attempts: item.attempts, retryInMs: delay, err: { message: reason } },
+        'processing failed; will retry',
+      );
+      return;
+    }
+    let key = `intake:${item.id}`;
+    let email = null;
+    if (raw) {
+      key = rawKey(raw);
+      email = await parseEmail(raw).catch(() => null);
+      if (email) key = messageKey(email);
+    }
+    await commitFailure(
+      raw,
+      email,
+      { label: `${this.#mailbox.name}:${item.mailboxId}`, intakeId: null },
+      this.#deps,
+      {
+        code: 'quarantined',
+        reason: `quarantined after ${item.attempts} attempt(s): ${reason}`,
+        attachOriginal: raw !== null,
+        key,
+      },
+    );
+    await this.#store.quarantineIntake(item.id, workerId, reason, key);
+    this.#logger.error(
+      { intakeId: item.id, attempts: item.attempts, err: { message: reason } },
+      'message quarantined',
+    );
+    await this.#outbox.flush();
+    await this.#settle(item, 'failed');
+    this.#options.onFinal?.(item, { action: 'quarantined', code: 'quarantined', ticketNumber: null });
+  }
+}

@@ -1,0 +1,334 @@
+import type { ParsedEmail } from '../domain/email.ts';
+import { messageKey } from '../domain/email.ts';
+import type { Decision } from '../domain/decision.ts';
+import { decide } from '../domain/decision.ts';
+import type {
+  CrmStore,
+  NewDocument,
+  NewOutgoingMail,
+  NewTicket,
+  OutcomeRecord,
+  ProcessingCommit,
+} from '../crm/crm-store.ts';
+import type { Logger } from '../log/logger.ts';
+import { gatherFacts } from './gather-facts.ts';
+import { composeAcknowledgment, composeForward } from './outgoing-mail.ts';
+import { MessageParseError, parseEmail } from './parse-email.ts';
+import type { ProcessingSettings } from './processing-settings.ts';
+import { createHash } from 'node:crypto';
+
+/** What the XML API step (DESIGN §4) returns for a mail that is an API call. */
+export interface ApiHandling {
+  code: string;
+  reason: string;
+  details: Record<string, unknown>;
+  ticketNumber: string | null;
+  accountId: string | null;
+  outgoing: NewOutgoingMail[];
+}
+
+/** Decides whether a mail is an XML API call and applies it; null = not an API call. */
+export type ApiHandler = (email: ParsedEmail, messageKey: string) => Promise<ApiHandling | null>;
+
+export interface ProcessDeps {
+  store: CrmStore;
+  settings: ProcessingSettings;
+  logger: Logger;
+  newId: () => string;
+  now: () => Date;
+  /** Step 2 of the decision order; absent or disabled = XML mail is handled like any other mail. */
+  xmlApi?: ApiHandler | null;
+}
+
+export interface MessageSource {
+  /** What the outcome shows as the source: a file name, a mailbox id. */
+  label: string;
+  /** The intake item this message came from, when it came through the queue. */
+  intakeId: string | null;
+}
+
+export interface ProcessResult {
+  outcome: OutcomeRecord;
+  /** True when the message had been processed before: nothing was written or sent again. */
+  duplicate: boolean;
+}
+
+type OutcomeDraft = ProcessingCommit['outcome'];
+
+function recipientsOf(email: ParsedEmail): string[] {
+  return [...email.to, ...email.cc, ...email.bcc].map((address) => address.address);
+}
+
+function documentFor(
+  email: ParsedEmail,
+  ticketId: string,
+  accountId: string,
+  id: string,
+  now: Date,
+): NewDocument {
+  return {
+    id,
+    ticketId,
+    accountId,
+    sender: email.from?.address ?? '',
+    recipients: recipientsOf(email),
+    date: (email.date ?? now).toISOString(),
+    subject: email.subject,
+    textBody: email.text,
+    htmlBody: email.html,
+    messageId: email.messageId,
+    attachments: email.attachments,
+    raw: email.raw,
+  };
+}
+
+function draftOutcome(
+  key: string,
+  source: MessageSource,
+  email: ParsedEmail | null,
+  fields: Pick<OutcomeDraft, 'action' | 'code' | 'reason'> & Partial<OutcomeDraft>,
+  outgoing: NewOutgoingMail[],
+  internalSupport: string,
+): OutcomeDraft {
+  return {
+    key,
+    source: source.label,
+    messageId: email?.messageId ?? null,
+    from: email?.from?.address ?? null,
+    subject: email?.subject ?? '',
+    ticketNumber: null,
+    accountId: null,
+    flags: [],
+    details: null,
+    ...fields,
+    forwardedTo: [
+      ...new Set(outgoing.filter((mail) => mail.to.includes(internalSupport)).flatMap((mail) => mail.to)),
+    ],
+    sent: outgoing
+      .filter((mail) => !mail.to.includes(internalSupport))
+      .map((mail) => ({ to: mail.to, subject: mail.subject, kind: mail.kind })),
+  };
+}
+
+/** The key of a message that could not be read: its bytes are all there is. */
+export function rawKey(raw: Buffer): string {
+  return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+}
+
+/**
+ * One incoming message, end to end: read → (already done?) → XML API → gather facts → decide → compose
+ * mails → commit ticket, document, outbox and outcome in one transaction. Sending happens afterwards,
+ * from the outbox. Unreadable or oversized mail ends in a `failed` outcome and a forward, not an exception;
+ * an exception means "try again later" (the database or the mailbox is unavailable).
+ */
+export async function processMessage(
+  raw: Buffer,
+  source: MessageSource,
+  deps: ProcessDeps,
+): Promise<ProcessResult> {
+  const { store, settings } = deps;
+  const now = deps.now();
+
+  if (raw.length > settings.maxMessageBytes) {
+    return commitFailure(raw, null, source, deps, {
+      code: 'too-large',
+      reason: `message of ${(raw.length / 1_048_576).toFixed(1)} MB exceeds MAX_MESSAGE_MB (${Math.round(settings.maxMessageBytes / 1_048_576)} MB); not parsed`,
+      attachOriginal: false,
+    });
+  }
+  let email: ParsedEmail;
+  try {
+    email = await parseEmail(raw);
+  } catch (error) {
+    if (!(error instanceof MessageParseError)) throw error;
+    return commitFailure(raw, null, source, deps, {
+      code: 'unreadable',
+      reason: error.message,
+      attachOriginal: true,
+    });
+  }
+  const key = messageKey(email);
+  const existing = await store.findOutcome(key);
+  if (existing && existing.action !== 'failed') {
+    return store.commitProcessing({
+      outcome: existing,
+      ticket: null,
+      documents: [],
+      outgoing: [],
+      intakeId: source.intakeId,
+    });
+  }
+
+  if (settings.xmlApi.enabled && deps.xmlApi) {
+    const api = await deps.xmlApi(email, key);
+    if (api) {
+      const outcome = draftOutcome(
+        key,
+        source,
+        email,
+        {
+          action: 'api',
+          code: api.code,
+          reason: api.reason,
+          ticketNumber: api.ticketNumber,
+          accountId: api.accountId,
+          details: api.details,
+        },
+        api.outgoing,
+        settings.internalSupportAddress,
+      );
+      return store.commitProcessing({
+        outcome,
+        ticket: null,
+        documents: [],
+        outgoing: api.outgoing,
+        intakeId: source.intakeId,
+      });
+    }
+  }
+
+  const facts = await gatherFacts(email, store, settings, now);
+  const decision = decide(facts, settings.decision);
+  const commit = await planCommit(email, key, decision, source, deps);
+  deps.logger.debug({ key, action: decision.action, code: decision.code }, 'decided');
+  return store.commitProcessing(commit);
+}
+
+async function planCommit(
+  email: ParsedEmail,
+  key: string,
+  decision: Decision,
+  source: MessageSource,
+  deps: ProcessDeps,
+): Promise<ProcessingCommit> {
+  const { store, settings, newId } = deps;
+  const now = deps.now();
+  const outgoing: NewOutgoingMail[] = [];
+  let ticket: NewTicket | null = null;
+  const documents: NewDocument[] = [];
+  let ticketNumber: string | null = null;
+  let accountId: string | null = null;
+
+  switch (decision.action) {
+    case 'ticket-created': {
+      const account = await store.findAccountById(decision.accountId);
+      const number = await store.reserveTicketNumber(settings.ticketTag.digits);
+      ticket = {
+        id: newId(),
+        number,
+        accountId: decision.accountId,
+        contactId: decision.contactId,
+        subject: email.subject || '(no subject)',
+        status: 'open',
+        priority: null,
+        kind: null,
+        source: 'email',
+      };
+      ticketNumber = number;
+      accountId = decision.accountId;
+      documents.push(documentFor(email, ticket.id, ticket.accountId, newId(), now));
+      if (decision.acknowledge) {
+        const recipient = email.replyTo[0]?.address ?? email.from?.address;
+        if (recipient && recipient !== settings.supportAddress) {
+          const asTicket = { ...ticket, createdAt: now.toISOString(), updatedAt: now.toISOString() };
+          outgoing.push(
+            await composeAcknowledgment(
+              email,
+              asTicket,
+              account?.fileAs || account?.company || '',
+              recipient,
+              settings,
+              newId,
+            ),
+          );
+        }
+      }
+      break;
+    }
+    case 'filed': {
+      ticketNumber = decision.ticket.number;
+      accountId = decision.ticket.accountId;
+      documents.push(documentFor(email, decision.ticket.id, decision.ticket.accountId, newId(), now));
+      if (decision.forward) {
+        const title = decision.flags.includes('unrelated-sender')
+          ? 'Reply from an unrelated sender filed'
+          : 'Customer reply filed';
+        outgoing.push(
+          await composeForward(
+            email,
+            email.raw,
+            { title, reason: decision.reason, ticket: decision.ticket, flags: decision.flags },
+            settings,
+            newId,
+          ),
+        );
+      }
+      break;
+    }
+    case 'forwarded':
+      outgoing.push(
+        await composeForward(
+          email,
+          email.raw,
+          { title: 'Forwarded', reason: decision.reason, flags: decision.flags },
+          settings,
+          newId,
+        ),
+      );
+      break;
+    case 'ignored':
+      break;
+  }
+  const outcome = draftOutcome(
+    key,
+    source,
+    email,
+    {
+      action: decision.action,
+      code: decision.code,
+      reason: decision.reason,
+      ticketNumber,
+      accountId,
+      flags: decision.flags,
+    },
+    outgoing,
+    settings.internalSupportAddress,
+  );
+  return { outcome, ticket, documents, outgoing, intakeId: source.intakeId };
+}
+
+/** A message that cannot be processed: a `failed` outcome and a forward of what we have, once. */
+export async function commitFailure(
+  raw: Buffer | null,
+  email: ParsedEmail | null,
+  source: MessageSource,
+  deps: ProcessDeps,
+  failure: { code: string; reason: string; attachOriginal: boolean; key?: string },
+): Promise<ProcessResult> {
+  const key =
+    failure.key ??
+    (email ? messageKey(email) : raw ? rawKey(raw) : `intake:${source.intakeId ?? source.label}`);
+  const outgoing: NewOutgoingMail[] = [];
+  const note = {
+    title: 'Processing failed',
+    reason: `${failure.reason}${failure.attachOriginal ? '' : ` — the original stays in the mailbox (${source.label})`}`,
+  };
+  outgoing.push(
+    await composeForward(email, failure.attachOriginal ? raw : null, note, deps.settings, deps.newId),
+  );
+  const outcome = draftOutcome(
+    key,
+    source,
+    email,
+    { action: 'failed', code: failure.code, reason: failure.reason },
+    outgoing,
+    deps.settings.internalSupportAddress,
+  );
+  return deps.store.commitProcessing({
+    outcome,
+    ticket: null,
+    documents: [],
+    outgoing,
+    intakeId: source.intakeId,
+  });
+}
