@@ -17,6 +17,7 @@ import { IntakeWorker } from './processing/intake-worker.ts';
 import { OutboxSender } from './processing/outbox-sender.ts';
 import type { ProcessDeps } from './processing/process-message.ts';
 import { defaultAcknowledgmentBody, type ProcessingSettings } from './processing/processing-settings.ts';
+import { handleXmlApiMail } from './processing/xml-api/handle-xml-api-mail.ts';
 
 /** Opens the CRM store named by DATABASE_URL. The only place that knows the adapters. */
 export function openStore(config: Config): CrmStore {
@@ -60,13 +61,26 @@ export function processingSettingsFrom(config: Config): ProcessingSettings {
 
 /** The processing dependencies for a store: shared by the service and the CLI. */
 export function processDeps(config: Config, store: CrmStore, logger: Logger): ProcessDeps {
+  const settings = processingSettingsFrom(config);
+  const now = (): Date => new Date();
   return {
     store,
-    settings: processingSettingsFrom(config),
+    settings,
     logger,
     newId: randomUUID,
-    now: () => new Date(),
-    xmlApi: null,
+    now,
+    xmlApi: (email, messageKey) =>
+      handleXmlApiMail(email, {
+        store,
+        settings: {
+          ...settings.xmlApi,
+          supportAddress: settings.supportAddress,
+          ticketDigits: settings.ticketTag.digits,
+        },
+        messageKey,
+        newId: randomUUID,
+        now,
+      }),
   };
 }
 

@@ -35,11 +35,23 @@ const databaseUrl = z
     message: 'must be sqlite:<path> (e.g. sqlite:data/crm.sqlite)',
   });
 
-const httpsUrl = z
-  .string()
-  .trim()
-  .refine((value) => /^https:\/\/[^\s/]+/.test(value), { message: 'must be an https:// address' })
-  .transform((value) => value.replace(/\/+$/, ''));
+/** Empty = null; otherwise the value must pass `check`, with `message` naming what is expected. */
+const optionalChecked = (check: (value: string) => boolean, message: string) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => value === '' || check(value), { message })
+    .transform((value) => value || null);
+
+const optionalHttpsUrl = optionalChecked(
+  (value) => /^https:\/\/[^\s/]+/.test(value),
+  'must be an https:// address',
+).transform((value) => value?.replace(/\/+$/, '') ?? null);
+
+const optionalAddress = optionalChecked(
+  (value) => address.safeParse(value).success,
+  'must be an email address',
+).transform((value) => value?.toLowerCase() ?? null);
 
 /**
  * Every setting, its default and meaning. `.env.example` lists the same variables; a test keeps them in step.
@@ -84,7 +96,7 @@ export const configSchema = z.object({
   /** First retry delay; doubles each attempt, with jitter. */
   RETRY_BASE_MS: int(1, 3_600_000).prefault('2000'),
   /** How long a claimed message is reserved for its worker. */
-  LEASE_SECONDS: int(5, 86_400).prefault('300'),
+  LEASE_SECONDS: int(1, 86_400).prefault('300'),
   /** How often the local inbox folder and the queue are polled, in ms. */
   POLL_INTERVAL_MS: int(50, 600_000).prefault('1000'),
 
@@ -93,7 +105,7 @@ export const configSchema = z.object({
   XML_API_PASSWORD: optionalText.prefault(''),
   XML_API_SEND_RESPONSES: bool.prefault('true'),
   /** A copy of every XML API response goes here; empty = none. */
-  XML_API_RESPONSE_BCC: z.union([z.literal('').transform(() => null), address]).prefault(''),
+  XML_API_RESPONSE_BCC: optionalAddress.prefault(''),
 
   GRAPH_TENANT_ID: optionalText.prefault(''),
   GRAPH_CLIENT_ID: optionalText.prefault(''),
@@ -109,10 +121,10 @@ export const configSchema = z.object({
   /** The support mailbox (UPN or object id). Setting it switches the mailbox to Microsoft Graph. */
   SUPPORT_MAILBOX: optionalText.prefault(''),
   /** The public HTTPS address Graph calls, e.g. https://connector.azurewebsites.net. */
-  PUBLIC_BASE_URL: z.union([z.literal('').transform(() => null), httpsUrl]).prefault(''),
+  PUBLIC_BASE_URL: optionalHttpsUrl.prefault(''),
   /** Secret shared with Graph in every notification (up to 128 characters). */
   GRAPH_CLIENT_STATE: z.string().trim().max(128).prefault(''),
-  GRAPH_BASE_URL: z.union([z.literal('').transform(() => null), httpsUrl]).prefault(''),
+  GRAPH_BASE_URL: optionalHttpsUrl.prefault(''),
   /** How often to run a delta catch-up of the inbox, in seconds. */
   GRAPH_DELTA_INTERVAL_SECONDS: int(10, 86_400).prefault('300'),
 });

@@ -55,6 +55,6 @@ export function createLogger(options: { level: string; destination?: Destination
       mixin: () => context.getStore() ?? {},
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }

@@ -89,7 +89,8 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
     problems.push(headers.from ? `unreadable From: ${headers.from.slice(0, 200)}` : 'no From address');
   const senderHeader = parsed.headers.get('sender') as AddressObject | undefined;
   const html = typeof parsed.html === 'string' ? sanitiseHtml(parsed.html) : null;
-  const text = parsed.text ?? (parsed.html ? (parsed.textAsHtml ?? '') : '');
+  // mailparser derives the text from the HTML when a message has no text part.
+  const text = parsed.text ?? '';
   const contentType = (headers['content-type'] ?? 'text/plain').split(';')[0]!.trim().toLowerCase();
   const messageId = messageIds(parsed.messageId)[0] ?? null;
   return {

@@ -114,6 +114,24 @@ function toIntake(row: Row): IntakeItem {
 
 const nowIso = (): string => new Date().toISOString();
 
+/** The look-ups on the hot path of every message; each must be an index seek (see `explainLookups`). */
+const lookupSql = {
+  accountsByAddress: `SELECT a.*, 'email1' AS via FROM accounts a WHERE a.email1_key = @key
+    UNION ALL SELECT a.*, 'email2' AS via FROM accounts a WHERE a.email2_key = @key`,
+  contactsByAddress: `SELECT a.*, c.id AS contact_row_id FROM contacts c JOIN accounts a ON a.id = c.account_id
+    WHERE c.email_key = @key`,
+  accountsByDomain: `SELECT a.* FROM accounts a WHERE a.id IN (
+      SELECT id FROM accounts WHERE email1_key = @key
+      UNION SELECT id FROM accounts WHERE email2_key = @key
+      UNION SELECT account_id FROM contacts WHERE email_key = @key)
+    ORDER BY a.id`,
+  employeesByAddress: `SELECT * FROM employees WHERE email1_key = @key
+    UNION SELECT * FROM employees WHERE email2_key = @key`,
+  ticketByNumber: 'SELECT * FROM tickets WHERE seq = @key',
+  threadRef:
+    'SELECT t.*, r.kind AS ref_kind FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = @key',
+} as const;
+
 export interface SqliteCrmStoreOptions {
   /** File path, or `:memory:`. The folder is created when missing. */
   path: string;
@@ -158,6 +176,16 @@ export class SqliteCrmStore implements CrmStore {
     apply.immediate();
   }
 
+  /** SQLite's query plan of each hot look-up, to show they are index seeks and never table scans. */
+  explainLookups(): Record<keyof typeof lookupSql, string[]> {
+    const plans = {} as Record<keyof typeof lookupSql, string[]>;
+    for (const [name, sql] of Object.entries(lookupSql) as [keyof typeof lookupSql, string][]) {
+      const rows = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ key: 'x' }) as Row[];
+      plans[name] = rows.map((row) => str(row.detail));
+    }
+    return plans;
+  }
+
   async ping(): Promise<void> {
     this.#db.prepare('SELECT 1').get();
   }
@@ -169,20 +197,10 @@ export class SqliteCrmStore implements CrmStore {
   async findAccountsByAddress(address: string): Promise<AccountMatch[]> {
     const key = address.trim().toLowerCase();
     const matches: AccountMatch[] = [];
-    const rows = this.#db
-      .prepare(
-        `SELECT a.*, 'email1' AS via FROM accounts a WHERE a.email1_key = @key
-         UNION ALL SELECT a.*, 'email2' AS via FROM accounts a WHERE a.email2_key = @key`,
-      )
-      .all({ key }) as Row[];
+    const rows = this.#db.prepare(lookupSql.accountsByAddress).all({ key }) as Row[];
     for (const row of rows)
       matches.push({ account: toAccount(row), contactId: null, via: row.via as 'email1' });
-    const contactRows = this.#db
-      .prepare(
-        `SELECT a.*, c.id AS contact_row_id FROM contacts c JOIN accounts a ON a.id = c.account_id
-         WHERE c.email_key = @key`,
-      )
-      .all({ key }) as Row[];
+    const contactRows = this.#db.prepare(lookupSql.contactsByAddress).all({ key }) as Row[];
     for (const row of contactRows) {
       matches.push({ account: toAccount(row), contactId: str(row.contact_row_id), via: 'contact' });
     }
@@ -191,13 +209,7 @@ export class SqliteCrmStore implements CrmStore {
 
   async findAccountsByDomain(domain: string): Promise<Account[]> {
     const rows = this.#db
-      .prepare(
-        `SELECT a.* FROM accounts a WHERE a.id IN (
-           SELECT id FROM accounts WHERE email1_key = @key
-           UNION SELECT id FROM accounts WHERE email2_key = @key
-           UNION SELECT account_id FROM contacts WHERE email_key = @key)
-         ORDER BY a.id`,
-      )
+      .prepare(lookupSql.accountsByDomain)
       .all({ key: domain.trim().toLowerCase() }) as Row[];
     return rows.map(toAccount);
   }
@@ -281,12 +293,7 @@ export class SqliteCrmStore implements CrmStore {
 
   async findEmployeeByAddress(address: string): Promise<Employee | null> {
     const key = address.trim().toLowerCase();
-    const rows = this.#db
-      .prepare(
-        `SELECT * FROM employees WHERE email1_key = @key
-         UNION SELECT * FROM employees WHERE email2_key = @key`,
-      )
-      .all({ key }) as Row[];
+    const rows = this.#db.prepare(lookupSql.employeesByAddress).all({ key }) as Row[];
     // An address shared by an active and an inactive record belongs to the active one.
     const employees = rows.map(toEmployee).sort((a, b) => Number(b.active) - Number(a.active));
     return employees[0] ?? null;
@@ -294,7 +301,7 @@ export class SqliteCrmStore implements CrmStore {
 
   async findTicketByNumber(number: string): Promise<Ticket | null> {
     if (!/^\d{1,18}$/.test(number.trim())) return null;
-    const row = this.#db.prepare('SELECT * FROM tickets WHERE seq = ?').get(Number(number.trim())) as
+    const row = this.#db.prepare(lookupSql.ticketByNumber).get({ key: Number(number.trim()) }) as
       Row | undefined;
     return row ? toTicket(row) : null;
   }
@@ -308,16 +315,15 @@ export class SqliteCrmStore implements CrmStore {
     messageIds: readonly string[],
     tokens: readonly string[],
   ): Promise<{ ticket: Ticket; via: 'message-id' | 'reference-token' } | null> {
-    const lookup = this.#db.prepare(
-      'SELECT t.* FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ? AND r.kind = ?',
-    );
-    for (const id of messageIds) {
-      const row = lookup.get(id, 'message-id') as Row | undefined;
-      if (row) return { ticket: toTicket(row), via: 'message-id' };
-    }
-    for (const token of tokens) {
-      const row = lookup.get(token, 'token') as Row | undefined;
-      if (row) return { ticket: toTicket(row), via: 'reference-token' };
+    const lookup = this.#db.prepare(lookupSql.threadRef);
+    for (const [refs, kind, via] of [
+      [messageIds, 'message-id', 'message-id'],
+      [tokens, 'token', 'reference-token'],
+    ] as const) {
+      for (const ref of refs) {
+        const row = lookup.get({ key: ref }) as Row | undefined;
+        if (row && row.ref_kind === kind) return { ticket: toTicket(row), via };
+      }
     }
     return null;
   }
