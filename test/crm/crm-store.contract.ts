@@ -1,0 +1,375 @@
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import type { CrmStore, ProcessingCommit } from '../../src/crm/crm-store.ts';
+import { parseCrmImport } from '../../src/crm/crm-import.ts';
+
+/** The import example of docs/crm-import.md, as the issue gives it. */
+export const exampleImport = {
+  accounts: [
+    {
+      id: 'ACME',
+      company: 'Acme Ltd',
+      email1: 'info@acme.example',
+      email2: 'acme.example',
+      contacts: [{ name: 'Jane Roe', email: 'jane@acme.example' }],
+    },
+  ],
+  employees: [{ id: 'TOM', name: 'Tom Tech', email1: 'tom@msp.example', email2: null, active: true }],
+  tickets: [{ number: '0000042', accountId: 'ACME', subject: 'Printer', status: 'open' }],
+};
+
+const moreAccounts = {
+  accounts: [
+    { id: 'GLOBEX', company: 'Globex', email1: 'IT@Globex.example', email2: 'shared.example' },
+    {
+      id: 'INITECH',
+      company: 'Initech',
+      fileAs: 'Initech Europe',
+      email1: null,
+      foreignId: 'RMM-77',
+      customFields: { 'RMM Site': 'site-9' },
+      contacts: [{ id: 'INI-1', name: 'Bill', email: 'shared.example' }],
+    },
+  ],
+  employees: [
+    { id: 'OLD', name: 'Olga', email1: 'olga@msp.example', email2: 'o@msp.example', active: false },
+  ],
+};
+
+function commitFor(key: string, overrides: Partial<ProcessingCommit> = {}): ProcessingCommit {
+  return {
+    outcome: {
+      key,
+      source: 'test',
+      messageId: null,
+      from: 'jane@acme.example',
+      subject: 'Hello',
+      action: 'forwarded',
+      code: 'no-match',
+      reason: 'test',
+      ticketNumber: null,
+      accountId: null,
+      flags: [],
+      forwardedTo: ['helpdesk@msp.example'],
+      sent: [],
+      details: null,
+    },
+    ticket: null,
+    documents: [],
+    outgoing: [],
+    intakeId: null,
+    ...overrides,
+  };
+}
+
+/**
+ * The behaviour every CrmStore adapter must show. Each adapter's test file calls this with a factory
+ * that opens an empty store.
+ */
+export function describeCrmStoreContract(name: string, openEmpty: () => Promise<CrmStore>): void {
+  describe(`CrmStore contract: ${name}`, () => {
+    let store: CrmStore;
+    beforeEach(async () => {
+      store = await openEmpty();
+      await store.importCrm(parseCrmImport(exampleImport));
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('imports the documented example and finds the ticket by number', async () => {
+      const ticket = await store.findTicketByNumber('0000042');
+      expect(ticket).toMatchObject({
+        number: '0000042',
+        accountId: 'ACME',
+        subject: 'Printer',
+        status: 'open',
+      });
+      expect(await store.findTicketByNumber('42')).toMatchObject({ number: '0000042' });
+      expect(await store.findTicketByNumber('43')).toBeNull();
+    });
+
+    it('re-importing the same file changes no counts', async () => {
+      const before = await store.counts();
+      await store.importCrm(parseCrmImport(exampleImport));
+      expect(await store.counts()).toEqual(before);
+      expect(before).toMatchObject({ accounts: 1, contacts: 1, employees: 1, tickets: 1 });
+    });
+
+    it('re-importing updates records in place', async () => {
+      const changed = structuredClone(exampleImport);
+      changed.accounts[0]!.company = 'Acme Limited';
+      changed.tickets[0]!.status = 'closed';
+      await store.importCrm(parseCrmImport(changed));
+      expect((await store.findAccountById('ACME'))?.company).toBe('Acme Limited');
+      expect((await store.findTicketByNumber('42'))?.status).toBe('closed');
+      expect((await store.counts()).tickets).toBe(1);
+    });
+
+    it('rejects a whole import when one record is bad, changing nothing', async () => {
+      const before = await store.counts();
+      const bad = parseCrmImport({
+        accounts: [{ id: 'NEW', company: 'New Co', email1: 'new@new.example' }],
+        tickets: [{ number: '7', accountId: 'NOPE', subject: 'x' }],
+      });
+      await expect(store.importCrm(bad)).rejects.toThrow(/tickets\[0\].*accountId/);
+      expect(await store.counts()).toEqual(before);
+      expect(await store.findAccountById('NEW')).toBeNull();
+    });
+
+    it('finds accounts by full address in Email1, Email2 and contacts, case-insensitively', async () => {
+      await store.importCrm(parseCrmImport(moreAccounts));
+      expect(
+        (await store.findAccountsByAddress('info@acme.example')).map((m) => [m.account.id, m.via]),
+      ).toEqual([['ACME', 'email1']]);
+      expect((await store.findAccountsByAddress('it@globex.example')).map((m) => m.account.id)).toEqual([
+        'GLOBEX',
+      ]);
+      const contact = await store.findAccountsByAddress('jane@acme.example');
+      expect(contact).toHaveLength(1);
+      expect(contact[0]).toMatchObject({ via: 'contact', account: { id: 'ACME' } });
+      expect(contact[0]!.contactId).not.toBeNull();
+      expect(await store.findAccountsByAddress('nobody@acme.example')).toEqual([]);
+    });
+
+    it('finds accounts by bare domain in Email1/Email2 and contacts, and every account sharing it', async () => {
+      await store.importCrm(parseCrmImport(moreAccounts));
+      expect((await store.findAccountsByDomain('acme.example')).map((a) => a.id)).toEqual(['ACME']);
+      expect((await store.findAccountsByDomain('SHARED.example')).map((a) => a.id)).toEqual([
+        'GLOBEX',
+        'INITECH',
+      ]);
+      // A full address does not make its domain a match.
+      expect(await store.findAccountsByDomain('globex.example')).toEqual([]);
+    });
+
+    it('finds accounts by name, by foreign id or custom field, by record id and by name in a text', async () => {
+      await store.importCrm(parseCrmImport(moreAccounts));
+      expect((await store.findAccountsByName('initech europe')).map((a) => a.id)).toEqual(['INITECH']);
+      expect((await store.findAccountsByForeignId(['x', 'RMM-77'], null)).map((a) => a.id)).toEqual([
+        'INITECH',
+      ]);
+      expect((await store.findAccountsByForeignId(['site-9'], 'RMM Site')).map((a) => a.id)).toEqual([
+        'INITECH',
+      ]);
+      expect((await store.findAccountsByIds(['GLOBEX', 'NOPE'])).map((a) => a.id)).toEqual(['GLOBEX']);
+      expect(
+        (await store.findAccountsNamedIn('Backup failed at Initech Europe HQ')).map((a) => a.id),
+      ).toEqual(['INITECH']);
+      expect(await store.findAccountsNamedIn('Backup failed at Initechnology')).toEqual([]);
+    });
+
+    it('finds employees by Email1 or Email2 with their active flag', async () => {
+      await store.importCrm(parseCrmImport(moreAccounts));
+      expect(await store.findEmployeeByAddress('TOM@msp.example')).toMatchObject({ id: 'TOM', active: true });
+      expect(await store.findEmployeeByAddress('o@msp.example')).toMatchObject({ id: 'OLD', active: false });
+      expect(await store.findEmployeeByAddress('jane@acme.example')).toBeNull();
+    });
+
+    it('reserves sequential, zero-padded ticket numbers after the highest existing one', async () => {
+      expect(await store.reserveTicketNumber(7)).toBe('0000043');
+      expect(await store.reserveTicketNumber(7)).toBe('0000044');
+    });
+
+    it('commits a ticket, its document with attachments, outbox mail and the outcome together, once', async () => {
+      const number = await store.reserveTicketNumber(7);
+      const commit = commitFor('mid:a@b', {
+        ticket: {
+          id: 'T1',
+          number,
+          accountId: 'ACME',
+          contactId: null,
+          subject: 'Printer on fire',
+          status: 'open',
+          priority: null,
+          kind: null,
+          source: 'email',
+        },
+        documents: [
+          {
+            id: 'D1',
+            ticketId: 'T1',
+            accountId: 'ACME',
+            sender: 'jane@acme.example',
+            recipients: ['support@msp.example'],
+            date: '2026-11-27T09:00:00.000Z',
+            subject: 'Printer on fire',
+            textBody: 'help',
+            htmlBody: null,
+            messageId: 'a@b',
+            attachments: [
+              {
+                filename: 'photo.jpg',
+                contentType: 'image/jpeg',
+                size: 3,
+                content: Buffer.from('abc'),
+                contentId: null,
+                inline: false,
+              },
+            ],
+            raw: Buffer.from('raw mime'),
+          },
+        ],
+        outgoing: [
+          {
+            id: 'M1',
+            kind: 'acknowledgment',
+            to: ['jane@acme.example'],
+            subject: `[Ticket#${number}] Printer on fire`,
+            messageId: 'ack1@msp.example',
+            referenceToken: 'ECR-00000000000000000001',
+            ticketId: 'T1',
+            mime: Buffer.from('ack mime'),
+          },
+        ],
+      });
+      commit.outcome.action = 'ticket-created';
+      commit.outcome.ticketNumber = number;
+      const first = await store.commitProcessing(commit);
+      expect(first.duplicate).toBe(false);
+      const second = await store.commitProcessing({ ...commit, ticket: { ...commit.ticket!, id: 'T2' } });
+      expect(second.duplicate).toBe(true);
+      expect((await store.counts()).tickets).toBe(2);
+
+      const documents = await store.listDocuments('T1');
+      expect(documents).toHaveLength(1);
+      expect(documents[0]!.attachments).toEqual([
+        { filename: 'photo.jpg', contentType: 'image/jpeg', size: 3 },
+      ]);
+      expect((await store.readDocumentRaw('D1'))?.toString()).toBe('raw mime');
+      expect(await store.listPendingMail(10)).toHaveLength(1);
+      expect(await store.countAutoRepliesSince('JANE@acme.example', new Date(Date.now() - 60_000))).toBe(1);
+      expect((await store.findTicketByThread(['ack1@msp.example'], []))?.ticket.id).toBe('T1');
+      expect((await store.findTicketByThread(['a@b'], []))?.via).toBe('message-id');
+      expect((await store.findTicketByThread([], ['ECR-00000000000000000001']))?.via).toBe('reference-token');
+      expect(await store.findTicketByThread(['other@x'], ['ECR-1'])).toBeNull();
+      expect((await store.findOutcome('mid:a@b'))?.ticketNumber).toBe(number);
+    });
+
+    it('writes nothing of a commit that fails part-way', async () => {
+      const before = await store.counts();
+      const commit = commitFor('mid:broken@x', {
+        documents: [
+          {
+            id: 'D9',
+            ticketId: 'NO-SUCH-TICKET',
+            accountId: 'ACME',
+            sender: 'x@y.example',
+            recipients: [],
+            date: '2026-11-27T09:00:00.000Z',
+            subject: 's',
+            textBody: '',
+            htmlBody: null,
+            messageId: null,
+            attachments: [],
+            raw: Buffer.from(''),
+          },
+        ],
+        outgoing: [
+          {
+            id: 'M9',
+            kind: 'forward',
+            to: ['helpdesk@msp.example'],
+            subject: 's',
+            messageId: 'm9@msp.example',
+            referenceToken: null,
+            ticketId: null,
+            mime: Buffer.from('x'),
+          },
+        ],
+      });
+      await expect(store.commitProcessing(commit)).rejects.toThrow();
+      expect(await store.counts()).toEqual(before);
+      expect(await store.findOutcome('mid:broken@x')).toBeNull();
+      expect(await store.listPendingMail(10)).toEqual([]);
+    });
+
+    it('lets a successful outcome supersede a failed one for the same message', async () => {
+      const failed = commitFor('mid:retry@x');
+      failed.outcome.action = 'failed';
+      await store.commitProcessing(failed);
+      const later = await store.commitProcessing(commitFor('mid:retry@x'));
+      expect(later.duplicate).toBe(false);
+      expect((await store.findOutcome('mid:retry@x'))?.action).toBe('forwarded');
+      expect(await store.listOutcomes({ action: 'failed' })).toEqual([]);
+    });
+
+    it('keeps outbox mail pending until sent, and gives up on a final failure', async () => {
+      const mail = (id: string) => ({
+        id,
+        kind: 'forward' as const,
+        to: ['helpdesk@msp.example'],
+        subject: id,
+        messageId: `${id}@msp.example`,
+        referenceToken: null,
+        ticketId: null,
+        mime: Buffer.from(id),
+      });
+      await store.commitProcessing(commitFor('mid:o@x', { outgoing: [mail('A'), mail('B')] }));
+      expect((await store.listPendingMail(10)).map((m) => m.id)).toEqual(['A', 'B']);
+      await store.markMailSent('A', new Date());
+      await store.markMailFailed('B', 'refused', false);
+      expect(await store.listPendingMail(10)).toMatchObject([{ id: 'B', attempts: 1 }]);
+      await store.markMailFailed('B', 'refused', true);
+      expect(await store.listPendingMail(10)).toEqual([]);
+    });
+
+    it('enqueues a mailbox message once, however often it is announced', async () => {
+      const now = new Date();
+      const a = await store.enqueue({ mailboxId: 'm1', source: 'test', now });
+      const b = await store.enqueue({ mailboxId: 'm1', source: 'test', now });
+      expect(a.created).toBe(true);
+      expect(b.created).toBe(false);
+      expect(b.item.id).toBe(a.item.id);
+    });
+
+    it('claims with a lease that another worker can take over only after it expires', async () => {
+      const now = new Date('2026-11-27T10:00:00Z');
+      await store.enqueue({ mailboxId: 'm1', source: 'test', now });
+      const first = await store.claimIntake({ workerId: 'w1', leaseMs: 60_000, now, limit: 5 });
+      expect(first).toHaveLength(1);
+      expect(first[0]).toMatchObject({ state: 'claimed', attempts: 1 });
+      expect(await store.claimIntake({ workerId: 'w2', leaseMs: 60_000, now, limit: 5 })).toEqual([]);
+      const later = new Date(now.getTime() + 61_000);
+      const taken = await store.claimIntake({ workerId: 'w2', leaseMs: 60_000, now: later, limit: 5 });
+      expect(taken).toHaveLength(1);
+      expect(taken[0]!.attempts).toBe(2);
+      // The first worker lost its lease: its late retry must not release the new claim.
+      await store.retryIntake(first[0]!.id, 'w1', 'late', later);
+      expect((await store.findIntake('m1'))?.state).toBe('claimed');
+    });
+
+    it('retries after a delay, quarantines, and requeues quarantined items', async () => {
+      const now = new Date('2026-11-27T10:00:00Z');
+      const { item } = await store.enqueue({ mailboxId: 'm2', source: 'test', now });
+      await store.claimIntake({ workerId: 'w', leaseMs: 60_000, now, limit: 1 });
+      await store.retryIntake(item.id, 'w', 'mailbox busy', new Date(now.getTime() + 5_000));
+      expect(await store.claimIntake({ workerId: 'w', leaseMs: 60_000, now, limit: 1 })).toEqual([]);
+      const due = new Date(now.getTime() + 5_000);
+      expect(await store.claimIntake({ workerId: 'w', leaseMs: 60_000, now: due, limit: 1 })).toHaveLength(1);
+      await store.quarantineIntake(item.id, 'w', 'still failing', 'intake:x');
+      expect(await store.listIntake('quarantined', 10)).toMatchObject([
+        { mailboxId: 'm2', attempts: 2, lastError: 'still failing' },
+      ]);
+      expect(await store.requeueQuarantined(['m2'], due)).toBe(1);
+      expect(await store.findIntake(item.id)).toMatchObject({ state: 'pending', attempts: 0 });
+    });
+
+    it('keeps small state and leases between instances', async () => {
+      await store.setState('graph.subscription', 'sub-1');
+      expect(await store.getState('graph.subscription')).toBe('sub-1');
+      await store.setState('graph.subscription', null);
+      expect(await store.getState('graph.subscription')).toBeNull();
+      const now = new Date('2026-11-27T10:00:00Z');
+      expect(await store.acquireLease('renewal', 'a', 30_000, now)).toBe(true);
+      expect(await store.acquireLease('renewal', 'b', 30_000, now)).toBe(false);
+      expect(await store.acquireLease('renewal', 'a', 30_000, now)).toBe(true);
+      expect(await store.acquireLease('renewal', 'b', 30_000, new Date(now.getTime() + 31_000))).toBe(true);
+      await store.releaseLease('renewal', 'b');
+      expect(await store.acquireLease('renewal', 'c', 30_000, now)).toBe(true);
+    });
+
+    it('answers ping while open', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}

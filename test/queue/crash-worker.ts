@@ -1,0 +1,9 @@
+// A worker process for the crash test: runs the service on the given folders until killed.
+import { loadConfig } from '../../src/config/config.ts';
+import { createApp } from '../../src/composition-root.ts';
+import { createLogger } from '../../src/log/logger.ts';
+
+const config = loadConfig(process.env);
+const app = createApp({ config, logger: createLogger({ level: 'silent' }) });
+await app.start();
+process.stdout.write('started\n');
