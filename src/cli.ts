@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
@@ -132,4 +134,14 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** True when this file is the program being run (`node src/cli.ts`, the npm bin link), not an import. */
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+// Importing the module (tests call runCli) must not run the CLI on the importer's argv and exit code.
+if (isEntryPoint()) await main();

@@ -59,6 +59,16 @@ function recipientsOf(email: ParsedEmail): string[] {
   return [...email.to, ...email.cc, ...email.bcc].map((address) => address.address);
 }
 
+/** A damaged message is decided on what could be read; its outcome (and any forward) says what could not. */
+function withReadingProblems(decision: Decision, problems: readonly string[]): Decision {
+  if (problems.length === 0) return decision;
+  return {
+    ...decision,
+    reason: `${decision.reason} (damaged message: ${problems.join('; ')})`,
+    flags: [...decision.flags, 'damaged-mime'],
+  };
+}
+
 function documentFor(
   email: ParsedEmail,
   ticketId: string,
@@ -188,7 +198,7 @@ export async function processMessage(
   }
 
   const facts = await gatherFacts(email, store, settings, now);
-  const decision = decide(facts, settings.decision);
+  const decision = withReadingProblems(decide(facts, settings.decision), email.problems);
   const commit = await planCommit(email, key, decision, source, deps);
   deps.logger.debug({ key, action: decision.action, code: decision.code }, 'decided');
   return store.commitProcessing(commit);
