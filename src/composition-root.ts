@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Router } from 'express';
 import type { Config } from './config/config.ts';
 import { ConfigError } from './config/config.ts';
@@ -13,6 +14,11 @@ import type { Logger } from './log/logger.ts';
 import type { Mailbox } from './mailbox/mailbox.ts';
 import { InboxWatcher } from './mailbox/local/inbox-watcher.ts';
 import { LocalMailbox } from './mailbox/local/local-mailbox.ts';
+import {
+  createGraphIntake,
+  type GraphIntake,
+  type GraphIntakeOptions,
+} from './mailbox/graph/graph-intake.ts';
 import { IntakeWorker } from './processing/intake-worker.ts';
 import { OutboxSender } from './processing/outbox-sender.ts';
 import type { ProcessDeps } from './processing/process-message.ts';
@@ -87,6 +93,10 @@ export function processDeps(config: Config, store: CrmStore, logger: Logger): Pr
 export interface AppOptions {
   config: Config;
   logger: Logger;
+  /** Overrides for the Graph intake (tests inject a credential and a TLS dispatcher for the stand-in). */
+  graph?: Partial<Omit<GraphIntakeOptions, 'config' | 'store' | 'logger'>>;
+  /** Serve HTTPS directly, where no front end terminates TLS (App Service does; the Graph tests do not). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export interface App {
@@ -95,19 +105,27 @@ export interface App {
   readonly mailbox: Mailbox;
   readonly worker: IntakeWorker;
   readonly outbox: OutboxSender;
+  /** The Graph intake when SUPPORT_MAILBOX is set, else null (the local folder). */
+  readonly graph: GraphIntake | null;
   /** Listens on PORT (0 = any free port), then starts intake. Resolves with the port. */
   start(): Promise<number>;
   /** Stops intake, waits for messages in flight, closes the server and the database. */
   stop(): Promise<void>;
 }
 
-/** Builds the whole service from configuration. */
+/**
+ * Builds the whole service from configuration: the local folder by default, Microsoft Graph when
+ * SUPPORT_MAILBOX is set. Both feed the same durable queue and worker.
+ */
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
   const store = openStore(config);
   const deps = processDeps(config, store, logger);
-  const local = new LocalMailbox(config.MAILBOX_DIR);
-  const mailbox: Mailbox = local;
+  const graph = config.SUPPORT_MAILBOX
+    ? createGraphIntake({ config, store, logger, ...options.graph })
+    : null;
+  const local = graph ? null : new LocalMailbox(config.MAILBOX_DIR);
+  const mailbox: Mailbox = graph?.mailbox ?? local!;
   const outbox = new OutboxSender(store, mailbox, logger);
   const worker = new IntakeWorker(deps, mailbox, outbox, {
     concurrency: config.WORKER_CONCURRENCY,
@@ -117,20 +135,23 @@ export function createApp(options: AppOptions): App {
     pollIntervalMs: config.POLL_INTERVAL_MS,
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
   });
-  const watcher = new InboxWatcher({
-    mailbox: local,
-    store,
-    logger,
-    intervalMs: config.POLL_INTERVAL_MS,
-    onEnqueued: () => worker.wake(),
-  });
-  const routers: Router[] = [];
+  const watcher = local
+    ? new InboxWatcher({
+        mailbox: local,
+        store,
+        logger,
+        intervalMs: config.POLL_INTERVAL_MS,
+        onEnqueued: () => worker.wake(),
+      })
+    : null;
+  graph?.onEnqueued(() => worker.wake());
+  const routers: Router[] = graph ? [graph.router] : [];
   const http = createHttpApp({
     logger,
     routers,
     readiness: async () => {
       await store.ping();
-      return { mailbox: mailbox.name };
+      return graph ? { mailbox: mailbox.name, graph: graph.status() } : { mailbox: mailbox.name };
     },
   });
   let server: Server | null = null;
@@ -141,22 +162,30 @@ export function createApp(options: AppOptions): App {
     mailbox,
     worker,
     outbox,
+    graph,
     async start() {
+      const listening = options.tls ? createHttpsServer(options.tls, http) : createHttpServer(http);
+      server = listening;
       const port = await new Promise<number>((resolve, reject) => {
-        const listening = http.listen(config.PORT, () => {
+        listening.once('error', reject);
+        listening.listen(config.PORT, () => {
           const address = listening.address();
           resolve(typeof address === 'object' && address ? address.port : config.PORT);
         });
-        listening.once('error', reject);
-        server = listening;
       });
       worker.start();
-      await watcher.start();
-      logger.info({ port, mailbox: mailbox.name, mailboxDir: config.MAILBOX_DIR }, 'email connector started');
+      // Graph validates the notification URL while the subscription is created: the server listens first.
+      if (graph) await graph.start();
+      if (watcher) await watcher.start();
+      logger.info(
+        { port, mailbox: mailbox.name, ...(local ? { mailboxDir: config.MAILBOX_DIR } : {}) },
+        'email connector started',
+      );
       return port;
     },
     async stop() {
-      await watcher.stop();
+      await watcher?.stop();
+      await graph?.stop();
       await worker.stop();
       await outbox.flush().catch(() => 0);
       if (server) {

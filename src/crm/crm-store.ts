@@ -194,6 +194,14 @@ export interface CrmStore {
   /** Marks a claimed item done without a new outcome (e.g. its message had been processed before). */
   finishIntake(id: string, workerId: string, outcomeKey: string): Promise<void>;
   markIntakeSettled(id: string, at: Date): Promise<void>;
+  /**
+   * Items with a final state whose message was not moved to its folder yet (the move failed, or the process
+   * died in between), last changed before `before`, with the folder each belongs in.
+   */
+  listUnsettledIntake(
+    before: Date,
+    limit: number,
+  ): Promise<{ item: IntakeItem; folder: 'processed' | 'failed' }[]>;
   findIntake(idOrMailboxId: string): Promise<IntakeItem | null>;
   listIntake(state: IntakeState, limit: number): Promise<IntakeItem[]>;
   /** Makes quarantined items pending again (attempts reset); returns how many. */

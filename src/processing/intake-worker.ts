@@ -37,6 +37,9 @@ export function retryDelayMs(
   return Math.round(Math.max(jittered, retryAfterMs ?? 0));
 }
 
+/** A final item not moved within this time is moved by the sweep (normally the worker moves it at once). */
+const settleGraceMs = 5_000;
+
 const describe = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
@@ -97,6 +100,7 @@ export class IntakeWorker {
       if (claimed === 0 && this.#inFlight.size === 0) break;
     }
     await this.#outbox.flush();
+    await this.settleLeftovers();
   }
 
   #schedule(delayMs: number): void {
@@ -117,6 +121,7 @@ export class IntakeWorker {
         await this.#claimAndRun();
       } while (this.#tickAgain && !this.#stopped);
       await this.#outbox.flush();
+      await this.settleLeftovers();
     } catch (error) {
       this.#logger.error({ err: { message: describe(error) } }, 'intake worker tick failed; will try again');
     } finally {
@@ -173,6 +178,17 @@ export class IntakeWorker {
         );
       });
     }
+  }
+
+  /**
+   * Moves messages whose outcome is final but which are still in the inbox: a move that failed, or a process
+   * that died between commit and move. Moving is idempotent, so racing with a worker's own move is harmless.
+   */
+  async settleLeftovers(): Promise<number> {
+    const before = new Date(this.#deps.now().getTime() - settleGraceMs);
+    const leftovers = await this.#store.listUnsettledIntake(before, 50);
+    for (const { item, folder } of leftovers) await this.#settle(item, folder);
+    return leftovers.length;
   }
 
   async #settle(item: IntakeItem, folder: 'processed' | 'failed'): Promise<void> {

@@ -40,7 +40,7 @@ describe('crash safety', () => {
     const seed = SqliteCrmStore.open({ path: databasePath });
     await seed.importCrm(parseCrmImport(JSON.parse(readFileSync(demoCrm, 'utf8'))));
     await seed.close();
-    const mails = corpus(150);
+    const mails = corpus(180);
     const inbox = join(mailboxDir, 'inbox');
     mkdirSync(inbox, { recursive: true });
     for (const entry of mails) writeFileSync(join(inbox, entry.name), entry.text);
@@ -72,10 +72,10 @@ describe('crash safety', () => {
     };
     // Kill the worker at pseudo-random points until every message has an outcome (or we have killed enough).
     const progress: number[] = [];
-    while (kills < 8 && done() < mails.length) {
+    while (kills < 12 && done() < mails.length) {
       const child = startNode(workerScript, [], { cwd: dir, env });
       await waitFor(async () => child.stdout?.read()?.toString().includes('started'), 10_000, 10);
-      await new Promise((resolve) => setTimeout(resolve, 20 + random() * 180));
+      await new Promise((resolve) => setTimeout(resolve, 10 + random() * 90));
       child.kill('SIGKILL');
       await once(child, 'exit');
       kills += 1;
@@ -122,7 +122,7 @@ describe('crash safety', () => {
     expect(outcomes.map((o) => o.key).sort()).toEqual(mails.map((m) => `mid:${m.messageId}`).sort());
     // No ticket duplicated: one new ticket per ticket-created outcome, one document per message.
     const created = outcomes.filter((o) => o.action === 'ticket-created');
-    expect(created).toHaveLength(50);
+    expect(created).toHaveLength(60);
     expect(Number((db.prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n)).toBe(
       1 + created.length,
     );
@@ -130,10 +130,10 @@ describe('crash safety', () => {
       .prepare('SELECT message_id, count(*) AS n FROM documents GROUP BY message_id HAVING n > 1')
       .all();
     expect(perMessage).toEqual([]);
-    expect(Number((db.prepare('SELECT count(*) AS n FROM documents').get() as { n: number }).n)).toBe(100);
+    expect(Number((db.prepare('SELECT count(*) AS n FROM documents').get() as { n: number }).n)).toBe(120);
     // No mail lost: every outbox mail was sent and is in sent/, with at most one duplicate per kill.
     const outbox = db.prepare('SELECT id, state FROM outbox').all() as { id: string; state: string }[];
-    expect(outbox).toHaveLength(50 + 50 + 50); // acknowledgments, forwards of unknown senders, forwards of replies
+    expect(outbox).toHaveLength(60 + 60 + 60); // acknowledgments, forwards of unknown senders, forwards of replies
     expect(outbox.every((row) => row.state === 'sent')).toBe(true);
     const sent = readdirSync(join(mailboxDir, 'sent'));
     for (const row of outbox) expect(sent).toContain(`${row.id}.eml`);

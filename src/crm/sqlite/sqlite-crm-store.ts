@@ -114,6 +114,9 @@ function toIntake(row: Row): IntakeItem {
 
 const nowIso = (): string => new Date().toISOString();
 
+const emptyBlob = Buffer.alloc(0);
+const blobPartBytes = 1_048_576;
+
 /** The look-ups on the hot path of every message; each must be an index seek (see `explainLookups`). */
 const lookupSql = {
   accountsByAddress: `SELECT a.*, 'email1' AS via FROM accounts a WHERE a.email1_key = @key
@@ -143,8 +146,20 @@ export interface SqliteCrmStoreOptions {
 export class SqliteCrmStore implements CrmStore {
   readonly #db: Database.Database;
 
+  readonly #statements = new Map<string, Database.Statement>();
+
   private constructor(db: Database.Database) {
     this.#db = db;
+  }
+
+  /** Prepared statements are compiled once per connection and reused. */
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   static open(options: SqliteCrmStoreOptions): SqliteCrmStore {
@@ -187,7 +202,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async ping(): Promise<void> {
-    this.#db.prepare('SELECT 1').get();
+    this.#prepare('SELECT 1').get();
   }
 
   async close(): Promise<void> {
@@ -197,10 +212,10 @@ export class SqliteCrmStore implements CrmStore {
   async findAccountsByAddress(address: string): Promise<AccountMatch[]> {
     const key = address.trim().toLowerCase();
     const matches: AccountMatch[] = [];
-    const rows = this.#db.prepare(lookupSql.accountsByAddress).all({ key }) as Row[];
+    const rows = this.#prepare(lookupSql.accountsByAddress).all({ key }) as Row[];
     for (const row of rows)
       matches.push({ account: toAccount(row), contactId: null, via: row.via as 'email1' });
-    const contactRows = this.#db.prepare(lookupSql.contactsByAddress).all({ key }) as Row[];
+    const contactRows = this.#prepare(lookupSql.contactsByAddress).all({ key }) as Row[];
     for (const row of contactRows) {
       matches.push({ account: toAccount(row), contactId: str(row.contact_row_id), via: 'contact' });
     }
@@ -208,40 +223,36 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findAccountsByDomain(domain: string): Promise<Account[]> {
-    const rows = this.#db
-      .prepare(lookupSql.accountsByDomain)
-      .all({ key: domain.trim().toLowerCase() }) as Row[];
+    const rows = this.#prepare(lookupSql.accountsByDomain).all({ key: domain.trim().toLowerCase() }) as Row[];
     return rows.map(toAccount);
   }
 
   async findAccountById(id: string): Promise<Account | null> {
-    const row = this.#db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
     return row ? toAccount(row) : null;
   }
 
   async findAccountsByIds(ids: readonly string[]): Promise<Account[]> {
     if (ids.length === 0) return [];
-    const rows = this.#db
-      .prepare(`SELECT * FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`)
-      .all(JSON.stringify(ids)) as Row[];
+    const rows = this.#prepare(
+      `SELECT * FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+    ).all(JSON.stringify(ids)) as Row[];
     return rows.map(toAccount);
   }
 
   async findAccountsByName(name: string): Promise<Account[]> {
-    const rows = this.#db
-      .prepare('SELECT * FROM accounts WHERE file_as = ? COLLATE NOCASE ORDER BY id')
-      .all(name.trim()) as Row[];
+    const rows = this.#prepare('SELECT * FROM accounts WHERE file_as = ? COLLATE NOCASE ORDER BY id').all(
+      name.trim(),
+    ) as Row[];
     return rows.map(toAccount);
   }
 
   async findAccountsNamedIn(text: string): Promise<Account[]> {
     // A scan, used only by automated-email rules that name accounts without a subject pattern.
-    const rows = this.#db
-      .prepare(
-        `SELECT * FROM accounts
+    const rows = this.#prepare(
+      `SELECT * FROM accounts
          WHERE length(file_as) > 0 AND instr(lower(@text), lower(file_as)) > 0 ORDER BY length(file_as) DESC`,
-      )
-      .all({ text }) as Row[];
+    ).all({ text }) as Row[];
     const lowered = text.toLowerCase();
     const wholeWord = (name: string): boolean => {
       const needle = name.toLowerCase();
@@ -272,20 +283,18 @@ export class SqliteCrmStore implements CrmStore {
     if (values.length === 0) return [];
     const json = JSON.stringify(values);
     const rows = field
-      ? (this.#db
-          .prepare(
-            `SELECT * FROM accounts WHERE json_extract(custom_fields, '$.' || json_quote(@field)) IN
+      ? (this.#prepare(
+          `SELECT * FROM accounts WHERE json_extract(custom_fields, '$.' || json_quote(@field)) IN
                (SELECT value FROM json_each(@json)) ORDER BY id`,
-          )
-          .all({ field, json }) as Row[])
-      : (this.#db
-          .prepare(`SELECT * FROM accounts WHERE foreign_id IN (SELECT value FROM json_each(?)) ORDER BY id`)
-          .all(json) as Row[]);
+        ).all({ field, json }) as Row[])
+      : (this.#prepare(
+          `SELECT * FROM accounts WHERE foreign_id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+        ).all(json) as Row[]);
     return rows.map(toAccount);
   }
 
   async findContact(id: string): Promise<Contact | null> {
-    const row = this.#db.prepare('SELECT * FROM contacts WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#prepare('SELECT * FROM contacts WHERE id = ?').get(id) as Row | undefined;
     return row
       ? { id: str(row.id), accountId: str(row.account_id), name: str(row.name), email: strOrNull(row.email) }
       : null;
@@ -293,7 +302,7 @@ export class SqliteCrmStore implements CrmStore {
 
   async findEmployeeByAddress(address: string): Promise<Employee | null> {
     const key = address.trim().toLowerCase();
-    const rows = this.#db.prepare(lookupSql.employeesByAddress).all({ key }) as Row[];
+    const rows = this.#prepare(lookupSql.employeesByAddress).all({ key }) as Row[];
     // An address shared by an active and an inactive record belongs to the active one.
     const employees = rows.map(toEmployee).sort((a, b) => Number(b.active) - Number(a.active));
     return employees[0] ?? null;
@@ -301,13 +310,13 @@ export class SqliteCrmStore implements CrmStore {
 
   async findTicketByNumber(number: string): Promise<Ticket | null> {
     if (!/^\d{1,18}$/.test(number.trim())) return null;
-    const row = this.#db.prepare(lookupSql.ticketByNumber).get({ key: Number(number.trim()) }) as
+    const row = this.#prepare(lookupSql.ticketByNumber).get({ key: Number(number.trim()) }) as
       Row | undefined;
     return row ? toTicket(row) : null;
   }
 
   async findTicketById(id: string): Promise<Ticket | null> {
-    const row = this.#db.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#prepare('SELECT * FROM tickets WHERE id = ?').get(id) as Row | undefined;
     return row ? toTicket(row) : null;
   }
 
@@ -315,7 +324,7 @@ export class SqliteCrmStore implements CrmStore {
     messageIds: readonly string[],
     tokens: readonly string[],
   ): Promise<{ ticket: Ticket; via: 'message-id' | 'reference-token' } | null> {
-    const lookup = this.#db.prepare(lookupSql.threadRef);
+    const lookup = this.#prepare(lookupSql.threadRef);
     for (const [refs, kind, via] of [
       [messageIds, 'message-id', 'message-id'],
       [tokens, 'token', 'reference-token'],
@@ -329,13 +338,11 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async listDocuments(ticketId: string): Promise<FiledDocument[]> {
-    const rows = this.#db
-      .prepare(
-        `SELECT id, ticket_id, account_id, sender, recipients, date, subject, message_id
+    const rows = this.#prepare(
+      `SELECT id, ticket_id, account_id, sender, recipients, date, subject, message_id
          FROM documents WHERE ticket_id = ? ORDER BY created_at, rowid`,
-      )
-      .all(ticketId) as Row[];
-    const attachments = this.#db.prepare(
+    ).all(ticketId) as Row[];
+    const attachments = this.#prepare(
       'SELECT filename, content_type, size FROM attachments WHERE document_id = ? ORDER BY id',
     );
     return rows.map((row) => ({
@@ -356,23 +363,21 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async readDocumentRaw(documentId: string): Promise<Buffer | null> {
-    const row = this.#db.prepare('SELECT raw FROM documents WHERE id = ?').get(documentId) as Row | undefined;
-    return row ? (row.raw as Buffer) : null;
+    const row = this.#prepare('SELECT 1 FROM documents WHERE id = ?').get(documentId) as Row | undefined;
+    return row ? this.#readBlob(`document:${documentId}`) : null;
   }
 
   async countAutoRepliesSince(recipient: string, since: Date): Promise<number> {
-    const row = this.#db
-      .prepare(
-        `SELECT count(*) AS n FROM outbox
+    const row = this.#prepare(
+      `SELECT count(*) AS n FROM outbox
          WHERE first_recipient = ? AND kind = 'acknowledgment' AND created_at >= ?`,
-      )
-      .get(recipient.toLowerCase(), since.toISOString()) as Row;
+    ).get(recipient.toLowerCase(), since.toISOString()) as Row;
     return Number(row.n);
   }
 
   async importCrm(data: CrmImport): Promise<StoreCounts> {
     const now = nowIso();
-    const upsertAccount = this.#db.prepare(
+    const upsertAccount = this.#prepare(
       `INSERT INTO accounts (id, company, file_as, email1, email1_key, email2, email2_key, account_number,
          foreign_id, custom_fields, contact, phone, address, city, zip, country, created_at, updated_at)
        VALUES (@id, @company, @fileAs, @email1, @email1Key, @email2, @email2Key, @accountNumber,
@@ -384,20 +389,20 @@ export class SqliteCrmStore implements CrmStore {
          phone = excluded.phone, address = excluded.address, city = excluded.city, zip = excluded.zip,
          country = excluded.country, updated_at = excluded.updated_at`,
     );
-    const upsertContact = this.#db.prepare(
+    const upsertContact = this.#prepare(
       `INSERT INTO contacts (id, account_id, name, email, email_key) VALUES (@id, @accountId, @name, @email, @emailKey)
        ON CONFLICT(id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
          email = excluded.email, email_key = excluded.email_key`,
     );
-    const upsertEmployee = this.#db.prepare(
+    const upsertEmployee = this.#prepare(
       `INSERT INTO employees (id, name, email1, email1_key, email2, email2_key, active)
        VALUES (@id, @name, @email1, @email1Key, @email2, @email2Key, @active)
        ON CONFLICT(id) DO UPDATE SET name = excluded.name, email1 = excluded.email1,
          email1_key = excluded.email1_key, email2 = excluded.email2, email2_key = excluded.email2_key,
          active = excluded.active`,
     );
-    const ticketBySeq = this.#db.prepare('SELECT id FROM tickets WHERE seq = ?');
-    const upsertTicket = this.#db.prepare(
+    const ticketBySeq = this.#prepare('SELECT id FROM tickets WHERE seq = ?');
+    const upsertTicket = this.#prepare(
       `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
          created_by, created_at, updated_at)
        VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
@@ -407,8 +412,8 @@ export class SqliteCrmStore implements CrmStore {
          priority = excluded.priority, kind = excluded.kind, source = excluded.source,
          updated_at = excluded.updated_at`,
     );
-    const accountExists = this.#db.prepare('SELECT 1 FROM accounts WHERE id = ?');
-    const contactOfAccount = this.#db.prepare('SELECT 1 FROM contacts WHERE id = ? AND account_id = ?');
+    const accountExists = this.#prepare('SELECT 1 FROM accounts WHERE id = ?');
+    const contactOfAccount = this.#prepare('SELECT 1 FROM contacts WHERE id = ? AND account_id = ?');
 
     const run = this.#db.transaction(() => {
       data.accounts.forEach((account) => {
@@ -492,7 +497,7 @@ export class SqliteCrmStore implements CrmStore {
 
   async counts(): Promise<StoreCounts> {
     const count = (table: string): number =>
-      Number((this.#db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as Row).n);
+      Number((this.#prepare(`SELECT count(*) AS n FROM ${table}`).get() as Row).n);
     return {
       accounts: count('accounts'),
       contacts: count('contacts'),
@@ -506,16 +511,14 @@ export class SqliteCrmStore implements CrmStore {
   async reserveTicketNumber(digits: number): Promise<string> {
     const reserve = this.#db.transaction((): number => {
       const highest = Number(
-        (this.#db.prepare('SELECT coalesce(max(seq), 0) AS n FROM tickets').get() as Row).n,
+        (this.#prepare('SELECT coalesce(max(seq), 0) AS n FROM tickets').get() as Row).n,
       );
-      const counter = this.#db.prepare(`SELECT value FROM counters WHERE name = 'ticket'`).get() as
+      const counter = this.#prepare(`SELECT value FROM counters WHERE name = 'ticket'`).get() as
         Row | undefined;
       const next = Math.max(highest, counter ? Number(counter.value) : 0) + 1;
-      this.#db
-        .prepare(
-          `INSERT INTO counters (name, value) VALUES ('ticket', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`,
-        )
-        .run(next);
+      this.#prepare(
+        `INSERT INTO counters (name, value) VALUES ('ticket', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`,
+      ).run(next);
       return next;
     });
     return String(reserve.immediate()).padStart(digits, '0');
@@ -524,41 +527,37 @@ export class SqliteCrmStore implements CrmStore {
   async commitProcessing(commit: ProcessingCommit): Promise<{ outcome: OutcomeRecord; duplicate: boolean }> {
     const now = nowIso();
     const run = this.#db.transaction((): { outcome: OutcomeRecord; duplicate: boolean } => {
-      const existing = this.#db.prepare('SELECT * FROM outcomes WHERE key = ?').get(commit.outcome.key) as
+      const existing = this.#prepare('SELECT * FROM outcomes WHERE key = ?').get(commit.outcome.key) as
         Row | undefined;
       // A failure is superseded when the message is reprocessed successfully; anything else is final.
       if (existing && !(existing.action === 'failed' && commit.outcome.action !== 'failed')) {
         if (commit.intakeId) this.#finishIntakeRow(commit.intakeId, commit.outcome.key, now);
         return { outcome: toOutcome(existing), duplicate: true };
       }
-      if (existing) this.#db.prepare('DELETE FROM outcomes WHERE key = ?').run(commit.outcome.key);
+      if (existing) this.#prepare('DELETE FROM outcomes WHERE key = ?').run(commit.outcome.key);
       if (commit.intakeId && commit.outcome.action !== 'failed') {
         // A quarantined message recorded under a provisional key is superseded by its real outcome.
-        this.#db
-          .prepare(
-            `DELETE FROM outcomes WHERE action = 'failed' AND key <> ? AND key = (SELECT outcome_key FROM intake WHERE id = ?)`,
-          )
-          .run(commit.outcome.key, commit.intakeId);
+        this.#prepare(
+          `DELETE FROM outcomes WHERE action = 'failed' AND key <> ? AND key = (SELECT outcome_key FROM intake WHERE id = ?)`,
+        ).run(commit.outcome.key, commit.intakeId);
       }
       if (commit.ticket) {
         const ticket = commit.ticket;
-        this.#db
-          .prepare(
-            `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
+        this.#prepare(
+          `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
                created_by, created_at, updated_at)
              VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
                'email-connector', @now, @now)`,
-          )
-          .run({ ...ticket, seq: Number(ticket.number), now });
+        ).run({ ...ticket, seq: Number(ticket.number), now });
       }
       for (const document of commit.documents) this.#insertDocument(document, now);
-      const insertRef = this.#db.prepare(
+      const insertRef = this.#prepare(
         'INSERT INTO thread_refs (ref, kind, ticket_id) VALUES (?, ?, ?) ON CONFLICT(ref) DO NOTHING',
       );
       for (const document of commit.documents) {
         if (document.messageId) insertRef.run(document.messageId, 'message-id', document.ticketId);
       }
-      const insertMail = this.#db.prepare(
+      const insertMail = this.#prepare(
         `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime, created_at)
          VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @now)`,
       );
@@ -571,29 +570,28 @@ export class SqliteCrmStore implements CrmStore {
           first: (mail.to[0] ?? '').toLowerCase(),
           subject: mail.subject,
           messageId: mail.messageId,
-          mime: mail.mime,
+          mime: emptyBlob,
           now,
         });
+        this.#writeBlob(`outbox:${mail.id}`, mail.mime);
         if (mail.ticketId) {
           insertRef.run(mail.messageId, 'message-id', mail.ticketId);
           if (mail.referenceToken) insertRef.run(mail.referenceToken, 'token', mail.ticketId);
         }
       }
       const outcome: OutcomeRecord = { ...commit.outcome, createdAt: now };
-      this.#db
-        .prepare(
-          `INSERT INTO outcomes (key, source, message_id, from_address, subject, action, code, reason, ticket_number,
+      this.#prepare(
+        `INSERT INTO outcomes (key, source, message_id, from_address, subject, action, code, reason, ticket_number,
              account_id, flags, forwarded_to, sent, details, created_at)
            VALUES (@key, @source, @messageId, @from, @subject, @action, @code, @reason, @ticketNumber, @accountId,
              @flags, @forwardedTo, @sent, @details, @createdAt)`,
-        )
-        .run({
-          ...outcome,
-          flags: JSON.stringify(outcome.flags),
-          forwardedTo: JSON.stringify(outcome.forwardedTo),
-          sent: JSON.stringify(outcome.sent),
-          details: outcome.details ? JSON.stringify(outcome.details) : null,
-        });
+      ).run({
+        ...outcome,
+        flags: JSON.stringify(outcome.flags),
+        forwardedTo: JSON.stringify(outcome.forwardedTo),
+        sent: JSON.stringify(outcome.sent),
+        details: outcome.details ? JSON.stringify(outcome.details) : null,
+      });
       if (commit.intakeId) this.#finishIntakeRow(commit.intakeId, commit.outcome.key, now);
       return { outcome, duplicate: false };
     });
@@ -601,83 +599,94 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   #insertDocument(document: ProcessingCommit['documents'][number], now: string): void {
-    this.#db
-      .prepare(
-        `INSERT INTO documents (id, ticket_id, account_id, sender, recipients, date, subject, text_body, html_body,
+    this.#prepare(
+      `INSERT INTO documents (id, ticket_id, account_id, sender, recipients, date, subject, text_body, html_body,
            message_id, raw, created_at)
          VALUES (@id, @ticketId, @accountId, @sender, @recipients, @date, @subject, @textBody, @htmlBody,
            @messageId, @raw, @now)`,
-      )
-      .run({ ...document, recipients: JSON.stringify(document.recipients), now });
-    const insertAttachment = this.#db.prepare(
+    ).run({ ...document, raw: emptyBlob, recipients: JSON.stringify(document.recipients), now });
+    this.#writeBlob(`document:${document.id}`, document.raw);
+    const insertAttachment = this.#prepare(
       `INSERT INTO attachments (document_id, filename, content_type, size, content) VALUES (?, ?, ?, ?, ?)`,
     );
     for (const attachment of document.attachments) {
-      insertAttachment.run(
+      const { lastInsertRowid } = insertAttachment.run(
         document.id,
         attachment.filename,
         attachment.contentType,
         attachment.size,
-        attachment.content,
+        emptyBlob,
       );
+      this.#writeBlob(`attachment:${lastInsertRowid}`, attachment.content);
     }
-    this.#db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(now, document.ticketId);
+    this.#prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(now, document.ticketId);
+  }
+
+  /**
+   * Large values (raw MIME, attachments) are stored in 1 MiB parts: SQLite builds each row in memory, so
+   * one 35 MB row costs another 35 MB or more of peak memory, and parts cost 1 MiB.
+   */
+  #writeBlob(owner: string, value: Buffer): void {
+    const insert = this.#prepare('INSERT INTO blob_parts (owner, part, data) VALUES (?, ?, ?)');
+    for (let part = 0, offset = 0; offset < value.length || part === 0; part += 1, offset += blobPartBytes) {
+      insert.run(owner, part, value.subarray(offset, offset + blobPartBytes));
+    }
+  }
+
+  #readBlob(owner: string): Buffer {
+    const parts = this.#prepare('SELECT data FROM blob_parts WHERE owner = ? ORDER BY part').all(
+      owner,
+    ) as Row[];
+    return Buffer.concat(parts.map((row) => row.data as Buffer));
   }
 
   #finishIntakeRow(id: string, outcomeKey: string, now: string): void {
-    this.#db
-      .prepare(
-        `UPDATE intake SET state = 'done', outcome_key = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+    this.#prepare(
+      `UPDATE intake SET state = 'done', outcome_key = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
          WHERE id = ?`,
-      )
-      .run(outcomeKey, now, id);
+    ).run(outcomeKey, now, id);
   }
 
   async findOutcome(key: string): Promise<OutcomeRecord | null> {
-    const row = this.#db.prepare('SELECT * FROM outcomes WHERE key = ?').get(key) as Row | undefined;
+    const row = this.#prepare('SELECT * FROM outcomes WHERE key = ?').get(key) as Row | undefined;
     return row ? toOutcome(row) : null;
   }
 
   async listOutcomes(filter: OutcomeFilter = {}): Promise<OutcomeRecord[]> {
-    const rows = this.#db
-      .prepare(
-        `SELECT * FROM outcomes WHERE (@action IS NULL OR action = @action)
+    const rows = this.#prepare(
+      `SELECT * FROM outcomes WHERE (@action IS NULL OR action = @action)
          ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
-      )
-      .all({ action: filter.action ?? null, limit: filter.limit ?? 100 }) as Row[];
+    ).all({ action: filter.action ?? null, limit: filter.limit ?? 100 }) as Row[];
     return rows.map(toOutcome);
   }
 
   async listPendingMail(limit: number): Promise<PendingMail[]> {
-    const rows = this.#db
-      .prepare(
-        `SELECT id, kind, recipients, subject, mime, attempts FROM outbox WHERE state = 'pending'
+    const rows = this.#prepare(
+      `SELECT id, kind, recipients, subject, attempts FROM outbox WHERE state = 'pending'
          ORDER BY created_at, rowid LIMIT ?`,
-      )
-      .all(limit) as Row[];
+    ).all(limit) as Row[];
     return rows.map((row) => ({
       id: str(row.id),
       kind: str(row.kind) as PendingMail['kind'],
       to: JSON.parse(str(row.recipients)) as string[],
       subject: str(row.subject),
-      mime: row.mime as Buffer,
+      mime: this.#readBlob(`outbox:${str(row.id)}`),
       attempts: Number(row.attempts),
     }));
   }
 
   async markMailSent(id: string, sentAt: Date): Promise<void> {
-    this.#db
-      .prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?`)
-      .run(sentAt.toISOString(), id);
+    this.#prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?`).run(
+      sentAt.toISOString(),
+      id,
+    );
   }
 
   async markMailFailed(id: string, error: string, final: boolean): Promise<void> {
-    this.#db
-      .prepare(
-        `UPDATE outbox SET attempts = attempts + 1, last_error = ?,
+    this.#prepare(
+      `UPDATE outbox SET attempts = attempts + 1, last_error = ?,
            state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?`,
-      )
-      .run(error, final ? 1 : 0, id);
+    ).run(error, final ? 1 : 0, id);
   }
 
   async enqueue(item: {
@@ -686,13 +695,11 @@ export class SqliteCrmStore implements CrmStore {
     now: Date;
   }): Promise<{ item: IntakeItem; created: boolean }> {
     const now = item.now.toISOString();
-    const result = this.#db
-      .prepare(
-        `INSERT INTO intake (id, mailbox_id, source, state, next_attempt_at, enqueued_at, updated_at)
+    const result = this.#prepare(
+      `INSERT INTO intake (id, mailbox_id, source, state, next_attempt_at, enqueued_at, updated_at)
          VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(mailbox_id) DO NOTHING`,
-      )
-      .run(randomUUID(), item.mailboxId, item.source, now, now, now);
-    const row = this.#db.prepare('SELECT * FROM intake WHERE mailbox_id = ?').get(item.mailboxId) as Row;
+    ).run(randomUUID(), item.mailboxId, item.source, now, now, now);
+    const row = this.#prepare('SELECT * FROM intake WHERE mailbox_id = ?').get(item.mailboxId) as Row;
     return { item: toIntake(row), created: result.changes === 1 };
   }
 
@@ -700,18 +707,16 @@ export class SqliteCrmStore implements CrmStore {
     const now = options.now.toISOString();
     const leaseUntil = new Date(options.now.getTime() + options.leaseMs).toISOString();
     const claim = this.#db.transaction((): IntakeItem[] => {
-      const rows = this.#db
-        .prepare(
-          `SELECT id FROM intake
+      const rows = this.#prepare(
+        `SELECT id FROM intake
            WHERE (state = 'pending' AND next_attempt_at <= @now) OR (state = 'claimed' AND lease_until <= @now)
            ORDER BY next_attempt_at, enqueued_at LIMIT @limit`,
-        )
-        .all({ now, limit: options.limit }) as Row[];
-      const update = this.#db.prepare(
+      ).all({ now, limit: options.limit }) as Row[];
+      const update = this.#prepare(
         `UPDATE intake SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
            updated_at = ? WHERE id = ?`,
       );
-      const read = this.#db.prepare('SELECT * FROM intake WHERE id = ?');
+      const read = this.#prepare('SELECT * FROM intake WHERE id = ?');
       return rows.map((row) => {
         update.run(options.workerId, leaseUntil, now, row.id);
         return toIntake(read.get(row.id) as Row);
@@ -721,12 +726,10 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async retryIntake(id: string, workerId: string, error: string, retryAt: Date): Promise<void> {
-    this.#db
-      .prepare(
-        `UPDATE intake SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
+    this.#prepare(
+      `UPDATE intake SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
            lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'claimed'`,
-      )
-      .run(error, retryAt.toISOString(), nowIso(), id, workerId);
+    ).run(error, retryAt.toISOString(), nowIso(), id, workerId);
   }
 
   async quarantineIntake(
@@ -735,38 +738,51 @@ export class SqliteCrmStore implements CrmStore {
     error: string,
     outcomeKey: string | null,
   ): Promise<void> {
-    this.#db
-      .prepare(
-        `UPDATE intake SET state = 'quarantined', last_error = ?, outcome_key = coalesce(?, outcome_key),
+    this.#prepare(
+      `UPDATE intake SET state = 'quarantined', last_error = ?, outcome_key = coalesce(?, outcome_key),
            lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
-      )
-      .run(error, outcomeKey, nowIso(), id, workerId);
+    ).run(error, outcomeKey, nowIso(), id, workerId);
   }
 
   async finishIntake(id: string, workerId: string, outcomeKey: string): Promise<void> {
-    this.#db
-      .prepare(
-        `UPDATE intake SET state = 'done', outcome_key = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+    this.#prepare(
+      `UPDATE intake SET state = 'done', outcome_key = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
          WHERE id = ? AND lease_owner = ?`,
-      )
-      .run(outcomeKey, nowIso(), id, workerId);
+    ).run(outcomeKey, nowIso(), id, workerId);
   }
 
   async markIntakeSettled(id: string, at: Date): Promise<void> {
-    this.#db.prepare('UPDATE intake SET settled_at = ? WHERE id = ?').run(at.toISOString(), id);
+    this.#prepare('UPDATE intake SET settled_at = ? WHERE id = ?').run(at.toISOString(), id);
+  }
+
+  async listUnsettledIntake(
+    before: Date,
+    limit: number,
+  ): Promise<{ item: IntakeItem; folder: 'processed' | 'failed' }[]> {
+    const rows = this.#prepare(
+      `SELECT i.*, CASE WHEN i.state = 'quarantined' OR o.action = 'failed' THEN 'failed' ELSE 'processed' END AS folder
+       FROM intake i LEFT JOIN outcomes o ON o.key = i.outcome_key
+       WHERE i.settled_at IS NULL AND i.state IN ('done', 'quarantined') AND i.updated_at < ?
+       ORDER BY i.updated_at LIMIT ?`,
+    ).all(before.toISOString(), limit) as Row[];
+    return rows.map((row) => ({
+      item: toIntake(row),
+      folder: row.folder === 'failed' ? 'failed' : 'processed',
+    }));
   }
 
   async findIntake(idOrMailboxId: string): Promise<IntakeItem | null> {
-    const row = this.#db
-      .prepare('SELECT * FROM intake WHERE id = ? OR mailbox_id = ? LIMIT 1')
-      .get(idOrMailboxId, idOrMailboxId) as Row | undefined;
+    const row = this.#prepare('SELECT * FROM intake WHERE id = ? OR mailbox_id = ? LIMIT 1').get(
+      idOrMailboxId,
+      idOrMailboxId,
+    ) as Row | undefined;
     return row ? toIntake(row) : null;
   }
 
   async listIntake(state: IntakeState, limit: number): Promise<IntakeItem[]> {
-    const rows = this.#db
-      .prepare('SELECT * FROM intake WHERE state = ? ORDER BY enqueued_at, rowid LIMIT ?')
-      .all(state, limit) as Row[];
+    const rows = this.#prepare(
+      'SELECT * FROM intake WHERE state = ? ORDER BY enqueued_at, rowid LIMIT ?',
+    ).all(state, limit) as Row[];
     return rows.map(toIntake);
   }
 
@@ -774,54 +790,46 @@ export class SqliteCrmStore implements CrmStore {
     const at = now.toISOString();
     const result =
       ids === 'all'
-        ? this.#db
-            .prepare(
-              `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+        ? this.#prepare(
+            `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
                WHERE state = 'quarantined'`,
-            )
-            .run(at, at)
-        : this.#db
-            .prepare(
-              `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+          ).run(at, at)
+        : this.#prepare(
+            `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
                WHERE state = 'quarantined' AND (id IN (SELECT value FROM json_each(?))
                  OR mailbox_id IN (SELECT value FROM json_each(?)))`,
-            )
-            .run(at, at, JSON.stringify(ids), JSON.stringify(ids));
+          ).run(at, at, JSON.stringify(ids), JSON.stringify(ids));
     return result.changes;
   }
 
   async getState(key: string): Promise<string | null> {
-    const row = this.#db.prepare('SELECT value FROM app_state WHERE key = ?').get(key) as Row | undefined;
+    const row = this.#prepare('SELECT value FROM app_state WHERE key = ?').get(key) as Row | undefined;
     return row ? str(row.value) : null;
   }
 
   async setState(key: string, value: string | null): Promise<void> {
     if (value === null) {
-      this.#db.prepare('DELETE FROM app_state WHERE key = ?').run(key);
+      this.#prepare('DELETE FROM app_state WHERE key = ?').run(key);
       return;
     }
-    this.#db
-      .prepare(
-        `INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?)
+    this.#prepare(
+      `INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      )
-      .run(key, value, nowIso());
+    ).run(key, value, nowIso());
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number, now: Date): Promise<boolean> {
     const until = new Date(now.getTime() + ttlMs).toISOString();
-    const result = this.#db
-      .prepare(
-        `INSERT INTO leases (name, owner, until) VALUES (@name, @owner, @until)
+    const result = this.#prepare(
+      `INSERT INTO leases (name, owner, until) VALUES (@name, @owner, @until)
          ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until = excluded.until
          WHERE leases.owner = excluded.owner OR leases.until <= @now`,
-      )
-      .run({ name, owner, until, now: now.toISOString() });
+    ).run({ name, owner, until, now: now.toISOString() });
     return result.changes === 1;
   }
 
   async releaseLease(name: string, owner: string): Promise<void> {
-    this.#db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
+    this.#prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
   }
 
   async applyXmlTransaction(

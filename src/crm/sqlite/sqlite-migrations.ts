@@ -209,4 +209,18 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE TABLE api_results (key TEXT PRIMARY KEY, result TEXT NOT NULL, created_at TEXT NOT NULL);
     `,
   },
+  {
+    version: 5,
+    name: 'large values in parts',
+    sql: `
+      -- Raw MIME, attachment content and outbox MIME, in 1 MiB parts (the old columns stay empty).
+      CREATE TABLE blob_parts (
+        owner TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (owner, part)
+      ) WITHOUT ROWID;
+      CREATE INDEX intake_unsettled ON intake(settled_at, state, updated_at);
+    `,
+  },
 ];

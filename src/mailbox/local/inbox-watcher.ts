@@ -54,13 +54,9 @@ export class InboxWatcher {
     let created = 0;
     try {
       for (const mailboxId of await this.#mailbox.listInbox()) {
+        // A file whose outcome is final but which was not moved yet is moved by the worker's sweep.
         const result = await this.#store.enqueue({ mailboxId, source: 'local', now: new Date() });
         if (result.created) created += 1;
-        else if (result.item.state === 'done' && !result.item.settledAt) {
-          // Processed before a crash or a failed move: only the move is left to do.
-          await this.#mailbox.settle(mailboxId, 'processed');
-          await this.#store.markIntakeSettled(result.item.id, new Date());
-        }
       }
     } catch (error) {
       this.#logger.warn({ err: { message: (error as Error).message } }, 'inbox scan failed; will try again');

@@ -1,0 +1,180 @@
+// `npm run bench`: one JSON object per figure on stdout, a short table on stderr. Not part of `npm test`.
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { IntakeWorker } from '../src/processing/intake-worker.ts';
+import { OutboxSender } from '../src/processing/outbox-sender.ts';
+import { domainOf } from '../src/domain/addresses.ts';
+import { bigMessage, generateCorpus, prng } from './corpus.ts';
+import { MemoryMailbox, percentile, round, seededStore, type Figure } from './bench-kit.ts';
+
+const figures: Figure[] = [];
+const started = Date.now();
+function report(figure: Figure): void {
+  figures.push(figure);
+  process.stdout.write(`${JSON.stringify(figure)}\n`);
+}
+const progress = (line: string): void => void process.stderr.write(`… ${line}\n`);
+
+const corpusSize = Number(process.env.BENCH_CORPUS ?? 300);
+const ticketNumbers = Array.from({ length: 50 }, (_, t) => String(t + 1).padStart(7, '0'));
+progress(`generating a corpus of ${corpusSize} mails`);
+const corpus = generateCorpus(corpusSize, { accounts: 1000, ticketNumbers });
+const corpusBytes = corpus.reduce((sum, mail) => sum + mail.raw.length, 0);
+const mix = Object.fromEntries(
+  ['new-ticket', 'reply', 'employee-bcc', 'unknown-sender', 'auto-reply'].map((kind) => [
+    kind,
+    corpus.filter((mail) => mail.kind === kind).length,
+  ]),
+);
+const context = { corpus: corpusSize, corpus_mb: round(corpusBytes / 1_048_576, 1), mix };
+
+// Both figures are steady-state: a warm-up pass on other mails first, so that neither pays for JIT compilation.
+const warmup = generateCorpus(60, { seed: 7, accounts: 1000, ticketNumbers });
+
+// 1. The floor: mailparser alone.
+progress('parse only');
+for (const mail of warmup) await simpleParser(mail.raw, { skipImageLinks: true, skipTextLinks: true });
+const start = performance.now();
+for (const mail of corpus) await simpleParser(mail.raw, { skipImageLinks: true, skipTextLinks: true });
+const parseSeconds = (performance.now() - start) / 1000;
+const parseRate = corpusSize / parseSeconds;
+report({ name: 'parse_only_msgs_per_s', value: round(parseRate, 1), unit: 'msg/s', ...context });
+
+// 2. The pipeline: enqueue → claim → process → commit outcome (and the outbox), SQLite file database.
+progress('pipeline');
+{
+  const run = async (mails: typeof corpus) => {
+    const { store, deps } = await seededStore(1000);
+    const mailbox = new MemoryMailbox();
+    const worker = new IntakeWorker(deps, mailbox, new OutboxSender(store, mailbox, deps.logger), {
+      concurrency: 2,
+      maxAttempts: 3,
+      retryBaseMs: 100,
+      leaseMs: 300_000,
+      pollIntervalMs: 1000,
+      workerId: 'bench',
+    });
+    const t0 = performance.now();
+    for (const [index, mail] of mails.entries()) {
+      mailbox.messages.set(`m${index}`, mail.raw);
+      await store.enqueue({ mailboxId: `m${index}`, source: 'bench', now: new Date() });
+    }
+    await worker.runUntilIdle();
+    return { store, seconds: (performance.now() - t0) / 1000 };
+  };
+  await (await run(warmup)).store.close();
+  const { store, seconds: pipelineSeconds } = await run(corpus);
+  const outcomes = (await store.counts()).outcomes;
+  if (outcomes !== corpusSize)
+    throw new Error(`pipeline produced ${outcomes} outcomes for ${corpusSize} mails`);
+  const rate = corpusSize / pipelineSeconds;
+  report({
+    name: 'pipeline_msgs_per_s',
+    value: round(rate, 1),
+    unit: 'msg/s',
+    ...context,
+    database: 'sqlite file',
+    concurrency: 2,
+  });
+  report({
+    name: 'pipeline_vs_parse_ratio',
+    value: round(rate / parseRate, 3),
+    unit: 'ratio',
+    target: '>= 0.5',
+  });
+  await store.close();
+}
+
+// 3. Matching: full address, then domain, at 1k, 10k and 100k accounts (five contacts each).
+for (const accounts of [1_000, 10_000, 100_000]) {
+  progress(`matching at ${accounts} accounts (seeding)`);
+  const { store } = await seededStore(accounts);
+  const random = prng(accounts);
+  const timings: number[] = [];
+  for (let i = 0; i < 3000; i += 1) {
+    const n = Math.floor(random() * accounts);
+    const roll = random();
+    const sender =
+      roll < 0.5
+        ? `contact${1 + (i % 5)}@acct${n}.example`
+        : roll < 0.8
+          ? `new${i}@acct${n}.example`
+          : `x${i}@unknown${n}.example`;
+    const t0 = performance.now();
+    const byAddress = await store.findAccountsByAddress(sender);
+    if (byAddress.length === 0) await store.findAccountsByDomain(domainOf(sender)!);
+    timings.push(performance.now() - t0);
+  }
+  await store.close();
+  report({
+    name: 'match_p99_ms',
+    value: round(percentile(timings.slice(500), 99), 3),
+    unit: 'ms',
+    accounts,
+    contacts: accounts * 5,
+    lookups: timings.length - 500,
+    p50_ms: round(percentile(timings.slice(500), 50), 3),
+    target: '<= 2 at 100k',
+  });
+}
+
+// 4. Memory, each in its own process.
+const child = fileURLToPath(new URL('./rss-child.ts', import.meta.url));
+progress('peak RSS for a 35 MB message');
+const bigFile = join(mkdtempSync(join(tmpdir(), 'bench-big-')), 'big.eml');
+writeFileSync(bigFile, bigMessage(35));
+const big = JSON.parse(
+  execFileSync(process.execPath, [child, 'big', bigFile], { encoding: 'utf8', maxBuffer: 1 << 20 }),
+) as {
+  peakRssMb: number;
+  baselineRssMb: number;
+  messageMb: number;
+};
+report({
+  name: 'peak_rss_mb',
+  value: round(big.peakRssMb, 1),
+  unit: 'MB',
+  message_mb: round(big.messageMb, 1),
+  baseline_mb: round(big.baselineRssMb, 1),
+  target: '<= 300',
+});
+
+progress('RSS growth across 10,000 messages');
+const many = JSON.parse(
+  execFileSync(process.execPath, ['--expose-gc', child, 'many', '10000'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  }),
+) as { warmRssMb: number; endRssMb: number; count: number; warmup: number };
+report({
+  name: 'rss_growth_mb',
+  value: round(many.endRssMb - many.warmRssMb, 1),
+  unit: 'MB',
+  messages: many.count,
+  after_warmup: many.warmup,
+  target: '<= 50',
+});
+
+// 5. Microsoft Graph figures, through the local HTTPS stand-in.
+const graphBench = fileURLToPath(new URL('./graph-bench.ts', import.meta.url));
+if (existsSync(graphBench)) {
+  progress('webhook and Graph calls');
+  const { runGraphBench } = (await import(graphBench)) as { runGraphBench: () => Promise<Figure[]> };
+  for (const figure of await runGraphBench()) report(figure);
+}
+
+const seconds = (Date.now() - started) / 1000;
+process.stderr.write(
+  `\nEmail Connector benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${round(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${round(seconds, 0)} s\n`,
+);
+for (const figure of figures) {
+  const extra = figure.accounts ? ` (${figure.accounts} accounts)` : '';
+  process.stderr.write(
+    `  ${(figure.name + extra).padEnd(38)} ${String(figure.value).padStart(10)} ${figure.unit}${figure.target ? `   target ${String(figure.target)}` : ''}\n`,
+  );
+}

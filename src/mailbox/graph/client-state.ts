@@ -1,0 +1,17 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/**
+ * Compares a received clientState with ours in constant time. Hashing both first gives equal-length inputs,
+ * so neither the content nor the length of the secret leaks through timing.
+ */
+export function clientStateMatches(received: unknown, expected: string): boolean {
+  if (typeof received !== 'string') return false;
+  return timingSafeEqual(digest(received), digest(expected));
+}
+
+/** A fingerprint of the clientState stored next to a subscription, to notice when the configured secret changed. */
+export function clientStateFingerprint(clientState: string): string {
+  return createHash('sha256').update(`graph-client-state:${clientState}`, 'utf8').digest('hex').slice(0, 32);
+}

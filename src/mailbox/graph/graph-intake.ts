@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import type { TokenCredential } from '@azure/identity';
+import type { FetchOptions } from '@microsoft/microsoft-graph-client';
+import type express from 'express';
+import type { Config } from '../../config/config.ts';
+import type { CrmStore } from '../../crm/crm-store.ts';
+import type { Logger } from '../../log/logger.ts';
+import { createGraphWebhookRouter, type LifecycleEvent } from '../../http/graph-webhook.ts';
+import type { Mailbox } from '../mailbox.ts';
+import { CoalescingTask } from './coalescing-task.ts';
+import { GraphApi } from './graph-api.ts';
+import { createGraphCredential } from './graph-credential.ts';
+import { InboxDelta } from './graph-delta.ts';
+import { GraphMailbox } from './graph-mailbox.ts';
+import { SubscriptionManager } from './graph-subscriptions.ts';
+
+export interface GraphIntakeOptions {
+  config: Config;
+  store: CrmStore;
+  logger: Logger;
+  /** Default: chosen by GRAPH_AUTH. Tests inject a fake (@azure/identity refuses non-HTTPS authorities). */
+  credential?: TokenCredential;
+  now?: () => Date;
+  /** Passed to every Graph fetch, e.g. `{ dispatcher }` trusting a stand-in's certificate. Default none. */
+  fetchOptions?: FetchOptions;
+  /** How often the subscription is checked (and renewed when due); default 5 minutes. */
+  renewCheckIntervalMs?: number;
+  /** Delta catch-up interval; default GRAPH_DELTA_INTERVAL_SECONDS. */
+  deltaIntervalMs?: number;
+  /** Subscription lifetime on create/renew; default 4,320 minutes. */
+  subscriptionLifetimeMinutes?: number;
+  /** Renew when less than this is left; default half the lifetime. */
+  renewBeforeExpiryMs?: number;
+  /** Identifies this instance in leases; default a random id. */
+  instanceId?: string;
+  /** Graph requests in flight at once for the mailbox; default 4. */
+  maxConcurrentRequests?: number;
+  /** Time limit of one Graph request; default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+export interface GraphIntake {
+  mailbox: Mailbox;
+  /** Serves POST /webhooks/graph and POST /webhooks/graph/lifecycle; mount at '/'. */
+  router: express.Router;
+  /** Ensures the subscription, runs a first delta, starts the timers. Graph failures are logged, not thrown. */
+  start(): Promise<void>;
+  /** Stops the timers, waits for running work, releases the leases. */
+  stop(): Promise<void>;
+  status(): Record<string, unknown>;
+  /** Registers a callback run whenever a new message was enqueued (webhook or delta). */
+  onEnqueued(cb: () => void): void;
+  /** Graph requests sent so far (every attempt). */
+  readonly graphRequests: number;
+}
+
+type PendingAction = 'renew' | 'replace';
+
+/** Builds the Graph mailbox adapter, its webhook routes, the subscription manager and the delta catch-up. */
+export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
+  const { config, store } = options;
+  const mailboxName = config.SUPPORT_MAILBOX;
+  if (!mailboxName) throw new Error('SUPPORT_MAILBOX is required for the Graph intake');
+  if (!config.PUBLIC_BASE_URL) throw new Error('PUBLIC_BASE_URL is required for the Graph intake');
+  if (!config.GRAPH_CLIENT_STATE) throw new Error('GRAPH_CLIENT_STATE is required for the Graph intake');
+  const clientState = config.GRAPH_CLIENT_STATE;
+  const now = options.now ?? (() => new Date());
+  const logger = options.logger.child({ component: 'graph-intake', mailbox: mailboxName });
+  const owner = options.instanceId ?? randomUUID();
+  const renewEveryMs = options.renewCheckIntervalMs ?? 5 * 60_000;
+  const deltaEveryMs = options.deltaIntervalMs ?? config.GRAPH_DELTA_INTERVAL_SECONDS * 1000;
+  const leaseKey = mailboxName.toLowerCase();
+  const leases = {
+    subscription: { name: `graph-subscription:${leaseKey}`, ttlMs: Math.max(3 * renewEveryMs, 60_000) },
+    delta: { name: `graph-delta:${leaseKey}`, ttlMs: Math.max(3 * deltaEveryMs, 60_000) },
+  };
+  const pendingKey = `graph.pending-actions:${leaseKey}`;
+
+  const api = new GraphApi({
+    credential: options.credential ?? createGraphCredential(config),
+    baseUrl: config.GRAPH_BASE_URL,
+    ...(options.fetchOptions ? { fetchOptions: options.fetchOptions } : {}),
+    ...(options.maxConcurrentRequests ? { maxConcurrent: options.maxConcurrentRequests } : {}),
+    ...(options.requestTimeoutMs ? { timeoutMs: options.requestTimeoutMs } : {}),
+  });
+  const mailbox = new GraphMailbox({ api, mailbox: mailboxName });
+  const subscriptions = new SubscriptionManager({
+    api,
+    store,
+    logger,
+    mailbox: mailboxName,
+    notificationUrl: `${config.PUBLIC_BASE_URL}/webhooks/graph`,
+    lifecycleNotificationUrl: `${config.PUBLIC_BASE_URL}/webhooks/graph/lifecycle`,
+    clientState,
+    now,
+    ...(options.subscriptionLifetimeMinutes ? { lifetimeMinutes: options.subscriptionLifetimeMinutes } : {}),
+    ...(options.renewBeforeExpiryMs ? { renewBeforeMs: options.renewBeforeExpiryMs } : {}),
+  });
+  const delta = new InboxDelta({ api, store, logger, mailbox: mailboxName, now });
+
+  const listeners: (() => void)[] = [];
+  const notifyEnqueued = () => {
+    for (const listener of listeners) listener();
+  };
+  const state = {
+    started: false,
+    lastNotificationAt: null as string | null,
+    lastDeltaAt: null as string | null,
+    lastDelta: null as { seen: number; created: number; restarted: boolean } | null,
+    lastRenewalAt: null as string | null,
+    lastError: null as { at: string; operation: string; message: string } | null,
+    holdsSubscriptionLease: false,
+    holdsDeltaLease: false,
+  };
+  const timers = new Set<NodeJS.Timeout>();
+
+  const fail = (operation: string, error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    state.lastError = { at: now().toISOString(), operation, message };
+    logger.error({ operation, err: error }, `Graph ${operation} failed`);
+  };
+
+  const deltaTask = new CoalescingTask(async () => {
+    try {
+      state.holdsDeltaLease = await store.acquireLease(leases.delta.name, owner, leases.delta.ttlMs, now());
+      if (!state.holdsDeltaLease) return;
+      const result = await delta.run(notifyEnqueued);
+      state.lastDeltaAt = now().toISOString();
+      state.lastDelta = result;
+      if (result.created > 0) logger.info(result, 'delta catch-up found unannounced messages');
+    } catch (error) {
+      fail('delta', error);
+    }
+  });
+
+  /** Subscription upkeep: pending lifecycle actions first, then create or renew when due. Lease holder only. */
+  const subscriptionTask = new CoalescingTask(async () => {
+    try {
+      state.holdsSubscriptionLease = await store.acquireLease(
+        leases.subscription.name,
+        owner,
+        leases.subscription.ttlMs,
+        now(),
+      );
+      if (!state.holdsSubscriptionLease) {
+        await subscriptions.load();
+        return;
+      }
+      const pending = await readPending();
+      if (pending.has('replace')) {
+        await subscriptions.replace();
+        await store.setState(pendingKey, null);
+        void deltaTask.trigger();
+      } else if (pending.has('renew') || subscriptions.isDue()) {
+        const outcome = subscriptions.current ? await subscriptions.renew() : await subscriptions.ensure();
+        await store.setState(pendingKey, null);
+        state.lastRenewalAt = now().toISOString();
+        if (outcome === 'recreated' || outcome === 'created') void deltaTask.trigger();
+      }
+    } catch (error) {
+      fail('subscription', error);
+    }
+  });
+
+  async function readPending(): Promise<Set<PendingAction>> {
+    const raw = await store.getState(pendingKey);
+    return new Set(raw ? (JSON.parse(raw) as PendingAction[]) : []);
+  }
+
+  /** Lifecycle actions go through the store so that the lease holder performs them even if another instance got the event. */
+  async function requestAction(action: PendingAction): Promise<void> {
+    const pending = await readPending();
+    pending.add(action);
+    await store.setState(pendingKey, JSON.stringify([...pending]));
+    await subscriptionTask.trigger();
+  }
+
+  const onLifecycle = (event: LifecycleEvent): void => {
+    const run = async () => {
+      if (event === 'missed') await deltaTask.trigger();
+      else await requestAction(event === 'subscriptionRemoved' ? 'replace' : 'renew');
+    };
+    run().catch((error: unknown) => fail(`lifecycle ${event}`, error));
+  };
+
+  const router = createGraphWebhookRouter({
+    store,
+    logger: options.logger,
+    clientState,
+    now,
+    isKnownSubscription: (id) => subscriptions.isKnown(id),
+    onLifecycle,
+    onNotified: ({ created }) => {
+      state.lastNotificationAt = now().toISOString();
+      if (created > 0) notifyEnqueued();
+    },
+  });
+
+  const every = (ms: number, task: CoalescingTask) => {
+    const tick = () => {
+      timers.delete(timer);
+      void task.trigger().finally(() => {
+        if (state.started) schedule();
+      });
+    };
+    let timer: NodeJS.Timeout;
+    const schedule = () => {
+      timer = setTimeout(tick, ms);
+      timer.unref();
+      timers.add(timer);
+    };
+    schedule();
+  };
+
+  return {
+    mailbox,
+    router,
+    get graphRequests() {
+      return api.requestCount;
+    },
+    async start() {
+      if (state.started) return;
+      state.started = true;
+      await subscriptions.load();
+      // First start: the holder creates or reuses the subscription; every instance then catches up with delta.
+      await subscriptionTask.trigger();
+      // Creating the subscription already started a delta; a second run right after it would find nothing.
+      await (deltaTask.running ? deltaTask.idle : deltaTask.trigger());
+      every(renewEveryMs, subscriptionTask);
+      every(deltaEveryMs, deltaTask);
+      logger.info({ subscriptionId: subscriptions.current?.id ?? null }, 'Graph intake started');
+    },
+    async stop() {
+      state.started = false;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await Promise.all([subscriptionTask.idle, deltaTask.idle]);
+      await store.releaseLease(leases.subscription.name, owner);
+      await store.releaseLease(leases.delta.name, owner);
+      state.holdsSubscriptionLease = false;
+      state.holdsDeltaLease = false;
+    },
+    status() {
+      return {
+        mailbox: mailboxName,
+        started: state.started,
+        subscriptionId: subscriptions.current?.id ?? null,
+        subscriptionExpiresAt: subscriptions.current?.expirationDateTime ?? null,
+        lastRenewalAt: state.lastRenewalAt,
+        lastNotificationAt: state.lastNotificationAt,
+        lastDeltaAt: state.lastDeltaAt,
+        lastDelta: state.lastDelta,
+        lastError: state.lastError,
+        holdsSubscriptionLease: state.holdsSubscriptionLease,
+        holdsDeltaLease: state.holdsDeltaLease,
+        graphRequests: api.requestCount,
+      };
+    },
+    onEnqueued(cb) {
+      listeners.push(cb);
+    },
+  };
+}

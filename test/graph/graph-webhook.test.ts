@@ -1,0 +1,146 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
+import { createGraphWebhookRouter, type LifecycleEvent } from '../../src/http/graph-webhook.ts';
+import { capturedLogger, clientState } from './helpers.ts';
+
+const subscriptionId = '7f9d1c2e-0000-4000-8000-000000000001';
+
+function item(id: string, overrides: Record<string, unknown> = {}) {
+  return {
+    subscriptionId,
+    clientState,
+    changeType: 'created',
+    resource: `Users/support@msp.example/Messages/${id}`,
+    resourceData: { id },
+    tenantId: 'tenant',
+    ...overrides,
+  };
+}
+
+describe('Graph webhook router', () => {
+  let store: SqliteCrmStore;
+  let server: Server;
+  let url: string;
+  let lines: string[];
+  let lifecycle: { event: LifecycleEvent; subscriptionId: string }[];
+  let notified: { valid: number; created: number }[];
+
+  beforeEach(async () => {
+    store = SqliteCrmStore.open({ path: ':memory:' });
+    const captured = capturedLogger();
+    lines = captured.lines;
+    lifecycle = [];
+    notified = [];
+    const app = express();
+    app.use(
+      createGraphWebhookRouter({
+        store,
+        logger: captured.logger,
+        clientState,
+        isKnownSubscription: (id) => id === subscriptionId,
+        onLifecycle: (event, id) => lifecycle.push({ event, subscriptionId: id }),
+        onNotified: (info) => notified.push(info),
+      }),
+    );
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/graph`;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await store.close();
+  });
+
+  const postJson = (body: unknown, path = url) =>
+    fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('echoes the decoded validation token as text/plain on both routes', async () => {
+    const token = 'Validation: Testing client application reachability & more <x>';
+    for (const path of [url, `${url}/lifecycle`]) {
+      const response = await fetch(`${path}?validationToken=${encodeURIComponent(token)}`, {
+        method: 'POST',
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await response.text()).toBe(token);
+    }
+    expect(lines.join('\n')).not.toContain('reachability');
+  });
+
+  it('enqueues every valid item before answering 202, once per message', async () => {
+    const response = await postJson({ value: [item('AAMkA1'), item('AAMkA2'), item('AAMkA1')] });
+    expect(response.status).toBe(202);
+    // The reply came after the commit: the rows are there as soon as the response is.
+    expect((await store.findIntake('AAMkA1'))?.source).toBe('graph');
+    expect(await store.findIntake('AAMkA2')).not.toBeNull();
+    expect(await store.listIntake('pending', 10)).toHaveLength(2);
+    expect(notified).toEqual([{ valid: 3, created: 2 }]);
+    await postJson({ value: [item('AAMkA2')] });
+    expect(notified.at(-1)).toEqual({ valid: 1, created: 0 });
+  });
+
+  it('rejects a wrong clientState or an unknown subscription with 403 and enqueues nothing', async () => {
+    const forged = await postJson({ value: [item('AAMkF1', { clientState: 'guess' })] });
+    expect(forged.status).toBe(403);
+    const unknown = await postJson({ value: [item('AAMkF2', { subscriptionId: 'not-ours' })] });
+    expect(unknown.status).toBe(403);
+    const missing = await postJson({ value: [item('AAMkF3', { clientState: undefined })] });
+    expect(missing.status).toBe(403);
+    expect(await store.listIntake('pending', 10)).toEqual([]);
+    const log = lines.join('\n');
+    expect(log).toContain('client-state-mismatch');
+    expect(log).toContain('unknown-subscription');
+    expect(log).not.toContain(clientState);
+    expect(log).not.toContain('guess');
+  });
+
+  it('accepts a partly forged batch with 202 but enqueues only the genuine items', async () => {
+    const response = await postJson({ value: [item('AAMkG1'), item('AAMkF9', { clientState: 'nope' })] });
+    expect(response.status).toBe(202);
+    expect(await store.findIntake('AAMkG1')).not.toBeNull();
+    expect(await store.findIntake('AAMkF9')).toBeNull();
+  });
+
+  it('refuses an oversized body with 413 and a malformed one with 400', async () => {
+    const huge = { value: [item('AAMkH1', { padding: 'x'.repeat(300 * 1024) })] };
+    expect((await postJson(huge)).status).toBe(413);
+    const bad = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"value": [',
+    });
+    expect(bad.status).toBe(400);
+    expect((await postJson({ nothing: true })).status).toBe(400);
+    expect(await store.listIntake('pending', 10)).toEqual([]);
+  });
+
+  it('hands lifecycle events on after answering, without enqueueing', async () => {
+    const response = await postJson(
+      {
+        value: [
+          { subscriptionId, clientState, lifecycleEvent: 'missed' },
+          { subscriptionId, clientState, lifecycleEvent: 'subscriptionRemoved' },
+        ],
+      },
+      `${url}/lifecycle`,
+    );
+    expect(response.status).toBe(202);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lifecycle.map((entry) => entry.event)).toEqual(['missed', 'subscriptionRemoved']);
+    expect(await store.listIntake('pending', 10)).toEqual([]);
+  });
+
+  it('rejects message ids that are not Graph ids', async () => {
+    const response = await postJson({ value: [item('../../etc/passwd')] });
+    expect(response.status).toBe(403);
+    expect(await store.listIntake('pending', 10)).toEqual([]);
+  });
+});
