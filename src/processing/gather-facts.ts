@@ -120,7 +120,17 @@ export async function gatherFacts(
     addressMatches.length === 0 ||
     (threaded !== null && !addressMatches.some((m) => m.account.id === threaded.accountId));
   const domainMatches = domain && needDomain ? await store.findAccountsByDomain(domain) : [];
-  const employee = sender ? await store.findEmployeeByAddress(sender) : null;
+  let employee = sender ? await store.findEmployeeByAddress(sender) : null;
+  // Internal support writing with a ticket tag is staff: its mail is filed, not forwarded back to itself.
+  if (!employee && sender === settings.internalSupportAddress) {
+    employee = {
+      id: 'internal-support',
+      name: 'internal support',
+      email1: sender,
+      email2: null,
+      active: true,
+    };
+  }
   const replyTarget = email.replyTo[0]?.address ?? sender;
   const recentAutoReplies = replyTarget
     ? await store.countAutoRepliesSince(replyTarget, new Date(now.getTime() - hourMs))

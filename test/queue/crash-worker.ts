@@ -4,6 +4,6 @@ import { createApp } from '../../src/composition-root.ts';
 import { createLogger } from '../../src/log/logger.ts';
 
 const config = loadConfig(process.env);
-const app = createApp({ config, logger: createLogger({ level: 'silent' }) });
+const app = createApp({ config, logger: createLogger({ level: process.env.WORKER_LOG_LEVEL ?? 'silent' }) });
 await app.start();
 process.stdout.write('started\n');

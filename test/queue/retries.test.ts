@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,8 +95,13 @@ function workerFor(r: Rig, mailbox: Mailbox): IntakeWorker {
   );
 }
 
-const drop = (r: Rig, name: string, text: string): void =>
-  writeFileSync(join(r.local.root, 'inbox', name), text);
+/** Drops a mail into the inbox as a finished copy (written a moment ago, so the scan takes it at once). */
+const drop = (r: Rig, name: string, text: string): void => {
+  const path = join(r.local.root, 'inbox', name);
+  writeFileSync(path, text);
+  const past = new Date(Date.now() - 1000);
+  utimesSync(path, past, past);
+};
 const sent = (r: Rig): string[] =>
   readdirSync(join(r.local.root, 'sent')).map((file) =>
     readFileSync(join(r.local.root, 'sent', file), 'utf8'),

@@ -217,9 +217,9 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE TABLE blob_parts (
         owner TEXT NOT NULL,
         part INTEGER NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY (owner, part)
-      ) WITHOUT ROWID;
+        data BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX blob_parts_owner ON blob_parts(owner, part);
       CREATE INDEX intake_unsettled ON intake(settled_at, state, updated_at);
     `,
   },

@@ -5,6 +5,9 @@ import { MailboxError } from '../mailbox-error.ts';
 
 const folders = ['inbox', 'processed', 'failed', 'sent'] as const;
 
+/** How long a file must be unchanged before it is read (a copy into the folder may be under way). */
+const settleTimeMs = 200;
+
 /**
  * A folder standing in for the support mailbox: `inbox/*.eml` is the mail that arrived, `processed/`
  * and `failed/` hold it afterwards, `sent/` receives what the connector sends.
@@ -44,7 +47,10 @@ export class LocalMailbox implements Mailbox {
     for (const name of names.filter((entry) => extname(entry).toLowerCase() === '.eml').sort()) {
       try {
         const info = await stat(join(this.#root, 'inbox', name));
-        if (info.isFile()) ids.push(`${name}|${info.size}|${Math.trunc(info.mtimeMs)}`);
+        // A file changed a moment ago may still be being written: the next scan takes it.
+        if (info.isFile() && Date.now() - info.mtimeMs >= settleTimeMs) {
+          ids.push(`${name}|${info.size}|${Math.trunc(info.mtimeMs)}`);
+        }
       } catch {
         // Moved away between readdir and stat: the next scan tells.
       }

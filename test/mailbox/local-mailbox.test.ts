@@ -1,0 +1,73 @@
+import { existsSync, mkdtempSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { LocalMailbox } from '../../src/mailbox/local/local-mailbox.ts';
+import { MailboxError } from '../../src/mailbox/mailbox-error.ts';
+
+describe('local mailbox folder', () => {
+  let mailbox: LocalMailbox;
+  const inbox = (): string => join(mailbox.root, 'inbox');
+  const finished = (name: string, text: string): void => {
+    const path = join(inbox(), name);
+    writeFileSync(path, text);
+    const past = new Date(Date.now() - 5000);
+    utimesSync(path, past, past);
+  };
+
+  beforeEach(async () => {
+    mailbox = new LocalMailbox(join(mkdtempSync(join(tmpdir(), 'mailbox-')), 'mailbox'));
+    await mailbox.ensureFolders();
+  });
+
+  it('lists only finished .eml files, and a file written again as a new message', async () => {
+    finished('a.eml', 'first');
+    finished('notes.txt', 'not mail');
+    writeFileSync(join(inbox(), 'being-copied.eml'), 'partial');
+    const ids = await mailbox.listInbox();
+    expect(ids).toHaveLength(1);
+    expect(ids[0]).toMatch(/^a\.eml\|5\|\d+$/);
+    finished('a.eml', 'second version');
+    const again = await mailbox.listInbox();
+    expect(again[0]).not.toBe(ids[0]);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await mailbox.listInbox()).map(LocalMailbox.fileOf)).toEqual(['a.eml', 'being-copied.eml']);
+  });
+
+  it('moves a message once, keeps both when names collide, and tolerates a second move', async () => {
+    finished('x.eml', 'one');
+    const [first] = await mailbox.listInbox();
+    await mailbox.settle(first!, 'processed');
+    await mailbox.settle(first!, 'processed');
+    finished('x.eml', 'two');
+    const [second] = await mailbox.listInbox();
+    await mailbox.settle(second!, 'processed');
+    expect(readdirSync(join(mailbox.root, 'processed')).sort()).toEqual(['x.1.eml', 'x.eml']);
+    expect(readdirSync(inbox())).toEqual([]);
+  });
+
+  it('reads a quarantined message back from failed/ for reprocessing, and moves it from there', async () => {
+    finished('q.eml', 'stuck');
+    const [id] = await mailbox.listInbox();
+    await mailbox.settle(id!, 'failed');
+    expect((await mailbox.fetchRaw(id!)).toString()).toBe('stuck');
+    await mailbox.settle(id!, 'processed');
+    expect(existsSync(join(mailbox.root, 'processed', 'q.eml'))).toBe(true);
+    expect(readdirSync(join(mailbox.root, 'failed'))).toEqual([]);
+  });
+
+  it('reports a vanished message as not-found, which is not worth retrying', async () => {
+    finished('gone.eml', 'x');
+    const [id] = await mailbox.listInbox();
+    renameSync(join(inbox(), 'gone.eml'), join(mkdtempSync(join(tmpdir(), 'elsewhere-')), 'gone.eml'));
+    const error = await mailbox.fetchRaw(id!).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MailboxError);
+    expect(error).toMatchObject({ kind: 'not-found', retryable: false });
+  });
+
+  it('writes each outbox mail to sent/ once, however often sending is retried', async () => {
+    await mailbox.send(Buffer.from('mime'), { outboxId: 'mail-1' });
+    await mailbox.send(Buffer.from('mime again'), { outboxId: 'mail-1' });
+    expect(readdirSync(join(mailbox.root, 'sent'))).toEqual(['mail-1.eml']);
+  });
+});
