@@ -7,6 +7,7 @@ const optionalText = z
   .trim()
   .nullish()
   .transform((value) => value || null);
+/** A CRM email field: empty, a full address, or a bare domain (`acme.example`) that matches a whole domain. */
 const emailField = z
   .string()
   .nullish()
@@ -14,18 +15,10 @@ const emailField = z
     message: 'must be an email address or a bare domain such as acme.example',
   })
   .transform((value) => (value && value.trim() ? value.trim() : null));
-const contactEmail = z
-  .string()
-  .nullish()
-  .refine((value) => !value || !value.trim() || classifyEmailField(value) !== null, {
-    message: 'must be an email address or a bare domain such as acme.example',
-  })
-  .transform((value) => (value && value.trim() ? value.trim() : null));
-
 const contactSchema = z.strictObject({
   id: optionalText,
   name: text,
-  email: contactEmail,
+  email: emailField,
 });
 
 const accountSchema = z.strictObject({
