@@ -25,16 +25,20 @@ export function normaliseTicketNumber(value: string, format: TicketTagFormat): s
 const tagPatterns = new Map<string, RegExp>();
 
 /**
- * The tag's pattern: the prefix with any spacing between its words and symbols, any case, brackets
- * optional, e.g. `[Ticket#0000042]`, `[ ticket # 42 ]`, `TICKET#0000042`.
+ * The tag's pattern: the prefix with any spacing between its words and symbols, any case, e.g.
+ * `[Ticket#0000042]`, `[ ticket # 42 ]`. Without brackets (`Ticket#0000042`, typed by hand) the number
+ * must have the full width, so that other systems' "Ticket#123" subjects are not taken for ours.
  */
-function tagPattern(prefix: string): RegExp {
-  let pattern = tagPatterns.get(prefix);
+function tagPattern(format: TicketTagFormat): RegExp {
+  const cacheKey = `${format.digits}:${format.prefix}`;
+  let pattern = tagPatterns.get(cacheKey);
   if (!pattern) {
-    const pieces = prefix.trim().match(/[\p{L}\p{N}]+|[^\p{L}\p{N}\s]/gu) ?? [];
+    const pieces = format.prefix.trim().match(/[\p{L}\p{N}]+|[^\p{L}\p{N}\s]/gu) ?? [];
     const body = pieces.map((piece) => piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s*');
-    pattern = new RegExp(`(?<![\\p{L}\\p{N}])${body}\\s*(\\d{1,18})(?!\\d)`, 'giu');
-    tagPatterns.set(prefix, pattern);
+    const bracketed = `\\[\\s*${body}\\s*(\\d{1,18})\\s*\\]`;
+    const bare = `(?<![\\p{L}\\p{N}])${body}\\s*(\\d{${format.digits},18})(?!\\d)`;
+    pattern = new RegExp(`${bracketed}|${bare}`, 'giu');
+    tagPatterns.set(cacheKey, pattern);
   }
   return pattern;
 }
@@ -48,8 +52,8 @@ export function findTicketTags(subject: string, format: TicketTagFormat): string
   const found: string[] = [];
   // Mail clients fold long subjects and some replace spaces with non-breaking or full-width ones.
   const flat = subject.normalize('NFKC').replace(/\s+/g, ' ');
-  for (const match of flat.matchAll(tagPattern(format.prefix))) {
-    const number = normaliseTicketNumber(match[1] ?? '', format);
+  for (const match of flat.matchAll(tagPattern(format))) {
+    const number = normaliseTicketNumber(match[1] ?? match[2] ?? '', format);
     if (number && !found.includes(number)) found.push(number);
   }
   return found;

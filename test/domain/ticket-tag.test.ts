@@ -35,6 +35,7 @@ describe('findTicketTags', () => {
     ['the prefix glued to a longer word', 'RE: MyTicket#0000042 Printer'],
     ['another prefix', 'RE: [Case#0000042] Printer'],
     ['a prefix without a number', 'RE: [Ticket#] Printer'],
+    ["another system's short number without brackets", 'Your Ticket#123456 has been updated'],
     ['an empty subject', ''],
   ])('finds nothing in %s', (_case, subject) => {
     expect(findTicketTags(subject, format)).toEqual([]);
