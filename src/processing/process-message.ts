@@ -2,6 +2,7 @@ import type { ParsedEmail } from '../domain/email.ts';
 import { messageKey } from '../domain/email.ts';
 import type { Decision } from '../domain/decision.ts';
 import { decide } from '../domain/decision.ts';
+import { detectAutomatedMail } from '../domain/automated-rules.ts';
 import type {
   CrmStore,
   NewDocument,
@@ -169,7 +170,9 @@ export async function processMessage(
     });
   }
 
-  if (settings.xmlApi.enabled && deps.xmlApi) {
+  // Step 1 (automated-email rules) comes before step 2: a detected alert is never an API call.
+  const detectedByRule = detectAutomatedMail(settings.rules, email.from, email.subject) !== null;
+  if (settings.xmlApi.enabled && deps.xmlApi && !detectedByRule) {
     const api = await deps.xmlApi(email, key);
     if (api) {
       const outcome = draftOutcome(

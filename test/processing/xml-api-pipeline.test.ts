@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mail } from '../helpers/mail-factory.ts';
 import { openEngine, type Engine } from '../helpers/engine.ts';
@@ -46,5 +47,18 @@ describe('XML API in the processing pipeline', () => {
       code: 'new-mail-domain',
       accountId: api.accountId,
     });
+  });
+
+  it('an alert that an automated-email rule detects is handled by the rule even when its body is XML', async () => {
+    engine = await openEngine({ XML_API_ENABLED: 'true' });
+    const body = readFileSync(
+      new URL('../fixtures/xml-ticket-from-web-form.eml', import.meta.url),
+      'utf8',
+    ).split(/\r?\n\r?\n/)[1]!;
+    const { outcome } = await engine.process(
+      Buffer.from(mail({ from: 'alerts@rmm.example', subject: 'ALERT disk full (Site: RMM-4711)', body })),
+    );
+    expect(outcome.action).not.toBe('api');
+    expect(outcome.code).toMatch(/^rule-/);
   });
 });
