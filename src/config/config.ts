@@ -146,9 +146,17 @@ export class ConfigError extends Error {
 /** Validates the environment; the error names every bad variable (never its value when secret). */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
   const input: Record<string, string> = {};
+  const unresolved: string[] = [];
   for (const key of Object.keys(configSchema.shape)) {
     const value = env[key];
-    if (value !== undefined && value !== '') input[key] = value;
+    // App Service passes a Key Vault reference it could not resolve through as its literal text.
+    if (value?.trim().startsWith('@Microsoft.KeyVault(')) unresolved.push(key);
+    else if (value !== undefined && value !== '') input[key] = value;
+  }
+  if (unresolved.length > 0) {
+    throw new ConfigError(
+      `invalid configuration:\n  ${unresolved.map((name) => `${name}: unresolved Key Vault reference (check the app's access to the vault)`).join('\n  ')}`,
+    );
   }
   const result = configSchema.safeParse(input);
   if (!result.success) {
@@ -159,11 +167,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const config = result.data;
-  const graphSettings = ['GRAPH_TENANT_ID', 'GRAPH_CLIENT_ID', 'SUPPORT_MAILBOX'] as const;
   if (config.SUPPORT_MAILBOX) {
-    const missing: string[] = graphSettings.filter((name) => !config[name]);
+    const missing: string[] = [];
     if (!config.PUBLIC_BASE_URL) missing.push('PUBLIC_BASE_URL');
     if (!config.GRAPH_CLIENT_STATE) missing.push('GRAPH_CLIENT_STATE');
+    // A managed identity needs neither tenant nor client id; an app registration needs both and its key.
+    if (config.GRAPH_AUTH !== 'managed-identity') {
+      if (!config.GRAPH_TENANT_ID) missing.push('GRAPH_TENANT_ID');
+      if (!config.GRAPH_CLIENT_ID) missing.push('GRAPH_CLIENT_ID');
+    }
     if (config.GRAPH_AUTH === 'client-secret' && !config.GRAPH_CLIENT_SECRET)
       missing.push('GRAPH_CLIENT_SECRET');
     if (config.GRAPH_AUTH === 'client-certificate' && !config.GRAPH_CERTIFICATE_PATH)

@@ -50,7 +50,24 @@ describe('configuration', () => {
 
   it('requires the Graph settings together once SUPPORT_MAILBOX is set', () => {
     expect(() => loadConfig({ SUPPORT_MAILBOX: 'support@msp.example' })).toThrow(
-      /GRAPH_TENANT_ID: required[\s\S]*GRAPH_CLIENT_ID: required[\s\S]*PUBLIC_BASE_URL: required[\s\S]*GRAPH_CLIENT_STATE: required/,
+      /PUBLIC_BASE_URL: required[\s\S]*GRAPH_CLIENT_STATE: required/,
+    );
+    const graph = {
+      SUPPORT_MAILBOX: 'support@msp.example',
+      PUBLIC_BASE_URL: 'https://c.example',
+      GRAPH_CLIENT_STATE: 's',
+    };
+    // A managed identity needs no tenant or client id; an app registration does, with its secret.
+    expect(loadConfig(graph).GRAPH_AUTH).toBe('managed-identity');
+    expect(() => loadConfig({ ...graph, GRAPH_AUTH: 'client-secret' })).toThrow(
+      /GRAPH_TENANT_ID: required[\s\S]*GRAPH_CLIENT_ID: required[\s\S]*GRAPH_CLIENT_SECRET: required/,
+    );
+  });
+
+  it('names a secret whose Key Vault reference App Service could not resolve', () => {
+    const reference = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/client-state/)';
+    expect(() => loadConfig({ GRAPH_CLIENT_STATE: reference })).toThrow(
+      /GRAPH_CLIENT_STATE: unresolved Key Vault reference/,
     );
   });
 
