@@ -155,6 +155,7 @@ export function createApp(options: AppOptions): App {
     },
   });
   let server: Server | null = null;
+  let stopping: Promise<void> | null = null;
 
   return {
     config,
@@ -183,17 +184,22 @@ export function createApp(options: AppOptions): App {
       );
       return port;
     },
-    async stop() {
-      await watcher?.stop();
-      await graph?.stop();
-      await worker.stop();
-      await outbox.flush().catch(() => 0);
-      if (server) {
-        const closing = server;
-        await new Promise<void>((resolve) => closing.close(() => resolve()));
-        closing.closeAllConnections?.();
-      }
-      await store.close();
+    stop() {
+      stopping ??= stopAll();
+      return stopping;
     },
   };
+
+  async function stopAll(): Promise<void> {
+    await watcher?.stop();
+    await graph?.stop();
+    await worker.stop();
+    await outbox.flush().catch(() => 0);
+    if (server) {
+      const closing = server;
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+      closing.closeAllConnections?.();
+    }
+    await store.close();
+  }
 }

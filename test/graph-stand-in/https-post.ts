@@ -44,3 +44,26 @@ export function post(
     request.end(body);
   });
 }
+
+/** A GET trusting `ca`, e.g. the app's `/readyz` when it serves HTTPS with the test certificate. */
+export function get(url: string, options: { ca: string; timeoutMs: number }): Promise<PostResult> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const request = https.get(target, { ca: options.ca, timeout: options.timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          contentType: response.headers['content-type'] ?? null,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      response.on('error', reject);
+    });
+    request.on('timeout', () =>
+      request.destroy(new Error(`no answer from ${target.pathname} within ${options.timeoutMs} ms`)),
+    );
+    request.on('error', reject);
+  });
+}

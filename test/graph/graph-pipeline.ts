@@ -14,7 +14,9 @@ export interface Pipeline extends Harness {
 
 /**
  * The production path wired by hand (Graph intake → queue → worker → outbox → Graph), the way the composition root
- * wires it when SUPPORT_MAILBOX is set; CRM data from test/fixtures/crm.json.
+ * wires it when SUPPORT_MAILBOX is set; CRM data from test/fixtures/crm.json. Only `bench/graph-bench.ts` uses it
+ * (it counts Graph calls and reads the intake directly); the end-to-end tests run the real `createApp` through
+ * `graph-app.ts`.
  */
 export async function startPipeline(
   options: {
@@ -52,18 +54,4 @@ export async function startPipeline(
   };
 }
 
-/** A new customer mail: an unknown address at a customer's domain opens a ticket and gets an acknowledgment. */
-export function customerMail(index: number): string {
-  return [
-    `From: Customer ${index} <user${index}@acme.example>`,
-    'To: support@msp.example',
-    `Subject: Problem number ${index}`,
-    `Message-ID: <e2e-${index}-${Date.now()}@acme.example>`,
-    'Date: Mon, 16 Nov 2026 09:01:00 +0000',
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    `Something is broken (${index}).`,
-    '',
-  ].join('\r\n');
-}
+export { customerMail } from './graph-app.ts';

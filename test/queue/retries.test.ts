@@ -246,6 +246,8 @@ describe('durable intake queue', () => {
     await waitFor(async () => readdirSync(join(r.local.root, 'processed')).length === 5 || null, 5_000);
     expect(await app.store.listOutcomes()).toHaveLength(5);
     expect(readdirSync(join(r.local.root, 'inbox'))).toEqual([]);
+    // Stopping twice (a second signal, a test's cleanup) is harmless.
+    await app.stop();
   });
 
   it('backs off exponentially with jitter, never sooner than Retry-After', () => {
