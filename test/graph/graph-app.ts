@@ -1,3 +1,4 @@
+import { parseCrmImport } from '../../src/crm/crm-import.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,8 @@ export interface GraphAppOptions {
   graph?: AppOptions['graph'];
   /** Environment overrides, on top of the test defaults below. */
   env?: Record<string, string>;
+  /** The CRM to seed instead of test/fixtures/crm.json (an import file's content). */
+  crm?: unknown;
 }
 
 export async function startGraphApp(options: GraphAppOptions = {}): Promise<GraphApp> {
@@ -87,7 +90,8 @@ export async function startGraphApp(options: GraphAppOptions = {}): Promise<Grap
       }),
     );
     const built = build(candidate);
-    if (attempt === 1) await seedTestCrm(built.store);
+    if (attempt === 1)
+      await (options.crm ? built.store.importCrm(parseCrmImport(options.crm)) : seedTestCrm(built.store));
     try {
       await built.start();
       config = candidate;
