@@ -79,12 +79,13 @@ export class IntakeWorker {
     this.#schedule(0);
   }
 
-  /** Stops claiming and waits for the messages in flight. */
+  /** Stops claiming, waits for the messages in flight, and gives their mails one chance to be sent. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await Promise.allSettled([...this.#inFlight]);
+    await this.#outbox.flush().catch(() => 0);
   }
 
   /** Looks for work now (e.g. after an enqueue). */
@@ -166,7 +167,7 @@ export class IntakeWorker {
         },
         'message processed',
       );
-      await this.#outbox.flush();
+      this.#sendSoon();
       await this.#settle(item, result.outcome.action === 'failed' ? 'failed' : 'processed');
       this.#options.onFinal?.(item, result.outcome);
     } catch (error) {
@@ -189,6 +190,16 @@ export class IntakeWorker {
     const leftovers = await this.#store.listUnsettledIntake(before, 50);
     for (const { item, folder } of leftovers) await this.#settle(item, folder);
     return leftovers.length;
+  }
+
+  /**
+   * Sends what the commit put in the outbox, without waiting: the outcome is durable, sending and moving the
+   * message do not depend on each other, and flushes requested meanwhile are served by one pass.
+   */
+  #sendSoon(): void {
+    this.#outbox.flush().catch((error: unknown) => {
+      this.#logger.warn({ err: { message: describe(error) } }, 'outbox flush failed; the next one retries');
+    });
   }
 
   async #settle(item: IntakeItem, folder: 'processed' | 'failed'): Promise<void> {
@@ -270,7 +281,7 @@ export class IntakeWorker {
       { intakeId: item.id, attempts: item.attempts, err: { message: reason } },
       'message quarantined',
     );
-    await this.#outbox.flush();
+    this.#sendSoon();
     await this.#settle(item, 'failed');
     this.#options.onFinal?.(item, { action: 'quarantined', code: 'quarantined', ticketNumber: null });
   }
