@@ -45,6 +45,11 @@ export interface NewOutgoingMail {
   referenceToken: string | null;
   ticketId: string | null;
   mime: Buffer;
+  /**
+   * Set when `mime` carries a filed document's original only as a placeholder: the store keeps one copy of the
+   * original (the document's), and the sender puts it in place (see processing/original-placeholder.ts).
+   */
+  originalDocumentId?: string | null;
 }
 
 export interface OutcomeRecord {
@@ -81,6 +86,8 @@ export interface PendingMail {
   to: string[];
   subject: string;
   mime: Buffer;
+  /** The document whose original goes in place of the placeholder in `mime`, and that original. */
+  original: { documentId: string; raw: Buffer } | null;
   attempts: number;
 }
 

@@ -2,6 +2,7 @@ import type { CrmStore } from '../crm/crm-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Mailbox } from '../mailbox/mailbox.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
+import { withOriginal } from './original-placeholder.ts';
 
 /** Attempts before a mail is given up (kept in the outbox with state `failed`, visible to operators). */
 const maxSendAttempts = 20;
@@ -52,7 +53,10 @@ export class OutboxSender {
       if (batch.length === 0) return sent;
       for (const mail of batch) {
         try {
-          await this.#mailbox.send(mail.mime, { outboxId: mail.id });
+          const mime = mail.original
+            ? withOriginal(mail.mime, mail.original.documentId, mail.original.raw)
+            : mail.mime;
+          await this.#mailbox.send(mime, { outboxId: mail.id });
           await this.#store.markMailSent(mail.id, new Date());
           sent += 1;
         } catch (error) {

@@ -5,6 +5,7 @@ import type { NewOutgoingMail } from '../crm/crm-store.ts';
 import { composeMail } from './compose-mail.ts';
 import type { ProcessingSettings } from './processing-settings.ts';
 import { newMessageId, newReferenceToken } from './thread-reference.ts';
+import { originalPlaceholder } from './original-placeholder.ts';
 
 /** What the note of a forward says: the decision and why. */
 export interface ForwardNote {
@@ -39,6 +40,8 @@ export async function composeForward(
   note: ForwardNote,
   settings: ProcessingSettings,
   newId: () => string,
+  /** The filed document holding `raw`: the forward then refers to it instead of carrying a second copy. */
+  filedAs: string | null = null,
 ): Promise<NewOutgoingMail> {
   const messageId = newMessageId(settings.supportAddress);
   const subjectOriginal = email?.subject || '(no subject)';
@@ -71,7 +74,9 @@ export async function composeForward(
     messageId,
     replyTo: email?.replyTo[0]?.address ?? email?.from?.address ?? undefined,
     headers: { 'Auto-Submitted': 'auto-forwarded', 'X-Email-Connector': 'forward' },
-    original: raw ? { filename: safeFilename(subjectOriginal), raw } : undefined,
+    original: raw
+      ? { filename: safeFilename(subjectOriginal), raw: filedAs ? originalPlaceholder(filedAs) : raw }
+      : undefined,
   });
   return {
     id: newId(),
@@ -82,6 +87,7 @@ export async function composeForward(
     referenceToken: null,
     ticketId: note.ticket?.id ?? null,
     mime,
+    originalDocumentId: raw && filedAs ? filedAs : null,
   };
 }
 

@@ -110,6 +110,7 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   if (contentType.startsWith('multipart/') && (!boundary || !raw.includes(`--${boundary}`)))
     problems.push(`${contentType} whose boundary never appears: its parts could not be read`);
   const messageId = messageIds(parsed.messageId)[0] ?? null;
+  let contentHash: string | null = null;
   return {
     messageId,
     from,
@@ -128,7 +129,11 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
     headers,
     contentType,
     raw,
-    contentHash: createHash('sha256').update(raw).digest('hex'),
+    // Only a message without a Message-ID needs its hash (as its key): computed on first use.
+    get contentHash(): string {
+      contentHash ??= createHash('sha256').update(raw).digest('hex');
+      return contentHash;
+    },
     problems,
   };
 }

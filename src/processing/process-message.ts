@@ -261,7 +261,8 @@ async function planCommit(
     case 'filed': {
       ticketNumber = decision.ticket.number;
       accountId = decision.ticket.accountId;
-      documents.push(documentFor(email, decision.ticket.id, decision.ticket.accountId, newId(), now));
+      const document = documentFor(email, decision.ticket.id, decision.ticket.accountId, newId(), now);
+      documents.push(document);
       if (decision.forward) {
         const title = decision.flags.includes('unrelated-sender')
           ? 'Reply from an unrelated sender filed'
@@ -273,6 +274,7 @@ async function planCommit(
             { title, reason: decision.reason, ticket: decision.ticket, flags: decision.flags },
             settings,
             newId,
+            document.id,
           ),
         );
       }

@@ -245,6 +245,45 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       expect((await store.findOutcome('mid:a@b'))?.ticketNumber).toBe(number);
     });
 
+    it('gives a pending mail the filed original it refers to', async () => {
+      const commit = commitFor('mid:reply@x', {
+        documents: [
+          {
+            id: 'D5',
+            ticketId: 'TKT-0000042',
+            accountId: 'ACME',
+            sender: 'jane@acme.example',
+            recipients: ['support@msp.example'],
+            date: '2026-11-27T09:00:00.000Z',
+            subject: 'RE: [Ticket#0000042] Printer',
+            textBody: 'still broken',
+            htmlBody: null,
+            messageId: 'reply@x',
+            attachments: [],
+            raw: Buffer.from('the original, byte for byte\r\n'),
+          },
+        ],
+        outgoing: [
+          {
+            id: 'F5',
+            kind: 'forward',
+            to: ['helpdesk@msp.example'],
+            subject: 'Customer reply filed',
+            messageId: 'f5@msp.example',
+            referenceToken: null,
+            ticketId: 'TKT-0000042',
+            mime: Buffer.from('note + placeholder'),
+            originalDocumentId: 'D5',
+          },
+        ],
+      });
+      await store.commitProcessing(commit);
+      const [pending] = await store.listPendingMail(10);
+      expect(pending!.mime.toString()).toBe('note + placeholder');
+      expect(pending!.original?.documentId).toBe('D5');
+      expect(pending!.original?.raw.toString()).toBe('the original, byte for byte\r\n');
+    });
+
     it('writes nothing of a commit that fails part-way', async () => {
       const before = await store.counts();
       const commit = commitFor('mid:broken@x', {

@@ -558,8 +558,9 @@ export class SqliteCrmStore implements CrmStore {
         if (document.messageId) insertRef.run(document.messageId, 'message-id', document.ticketId);
       }
       const insertMail = this.#prepare(
-        `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime, created_at)
-         VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @now)`,
+        `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
+           original_document_id, created_at)
+         VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @originalDocumentId, @now)`,
       );
       for (const mail of commit.outgoing) {
         insertMail.run({
@@ -571,6 +572,7 @@ export class SqliteCrmStore implements CrmStore {
           subject: mail.subject,
           messageId: mail.messageId,
           mime: emptyBlob,
+          originalDocumentId: mail.originalDocumentId ?? null,
           now,
         });
         this.#writeBlob(`outbox:${mail.id}`, mail.mime);
@@ -662,7 +664,7 @@ export class SqliteCrmStore implements CrmStore {
 
   async listPendingMail(limit: number): Promise<PendingMail[]> {
     const rows = this.#prepare(
-      `SELECT id, kind, recipients, subject, attempts FROM outbox WHERE state = 'pending'
+      `SELECT id, kind, recipients, subject, attempts, original_document_id FROM outbox WHERE state = 'pending'
          ORDER BY created_at, rowid LIMIT ?`,
     ).all(limit) as Row[];
     return rows.map((row) => ({
@@ -671,6 +673,12 @@ export class SqliteCrmStore implements CrmStore {
       to: JSON.parse(str(row.recipients)) as string[],
       subject: str(row.subject),
       mime: this.#readBlob(`outbox:${str(row.id)}`),
+      original: row.original_document_id
+        ? {
+            documentId: str(row.original_document_id),
+            raw: this.#readBlob(`document:${str(row.original_document_id)}`),
+          }
+        : null,
       attempts: Number(row.attempts),
     }));
   }

@@ -221,6 +221,8 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       );
       CREATE UNIQUE INDEX blob_parts_owner ON blob_parts(owner, part);
       CREATE INDEX intake_unsettled ON intake(settled_at, state, updated_at);
+      -- A forward of a filed message refers to the document's original instead of holding a second copy.
+      ALTER TABLE outbox ADD COLUMN original_document_id TEXT REFERENCES documents(id);
     `,
   },
 ];
