@@ -144,7 +144,10 @@ async function memory(): Promise<void> {
   const bigFile = join(mkdtempSync(join(tmpdir(), 'bench-big-')), 'big.eml');
   writeFileSync(bigFile, bigMessage(35));
   const big = JSON.parse(
-    execFileSync(process.execPath, [child, 'big', bigFile], { encoding: 'utf8', maxBuffer: 1 << 20 }),
+    execFileSync(process.execPath, ['--expose-gc', child, 'big', bigFile], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    }),
   ) as {
     peakRssMb: number;
     baselineRssMb: number;
