@@ -56,7 +56,7 @@ export class IntakeWorker {
   readonly #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
   #stopped = true;
-  #ticking = false;
+  #ticking: Promise<void> | null = null;
   #tickAgain = false;
 
   constructor(deps: ProcessDeps, mailbox: Mailbox, outbox: OutboxSender, options: IntakeWorkerOptions) {
@@ -84,6 +84,7 @@ export class IntakeWorker {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    await this.#ticking;
     await Promise.allSettled([...this.#inFlight]);
     await this.#outbox.flush().catch(() => 0);
   }
@@ -96,7 +97,7 @@ export class IntakeWorker {
   /** Processes everything due now, then returns (for the CLI and tests). */
   async runUntilIdle(): Promise<void> {
     for (;;) {
-      const claimed = await this.#claimAndRun();
+      const claimed = await this.#claimAndRun(true);
       await Promise.allSettled([...this.#inFlight]);
       if (claimed === 0 && this.#inFlight.size === 0) break;
     }
@@ -106,34 +107,40 @@ export class IntakeWorker {
 
   #schedule(delayMs: number): void {
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+    this.#timer = setTimeout(() => this.#tick(), delayMs);
     this.#timer.unref?.();
   }
 
-  async #tick(): Promise<void> {
+  /** One pass: claim what is due (again while woken meanwhile), send, move leftovers; then wait for the timer. */
+  #tick(): void {
     if (this.#ticking) {
       this.#tickAgain = true;
       return;
     }
-    this.#ticking = true;
-    try {
-      do {
-        this.#tickAgain = false;
-        await this.#claimAndRun();
-      } while (this.#tickAgain && !this.#stopped);
-      await this.#outbox.flush();
-      await this.settleLeftovers();
-    } catch (error) {
-      this.#logger.error({ err: { message: describe(error) } }, 'intake worker tick failed; will try again');
-    } finally {
-      this.#ticking = false;
-      if (!this.#stopped) this.#schedule(this.#options.pollIntervalMs);
-    }
+    this.#ticking = (async () => {
+      try {
+        do {
+          this.#tickAgain = false;
+          await this.#claimAndRun(false);
+        } while (this.#tickAgain && !this.#stopped);
+        await this.#outbox.flush();
+        await this.settleLeftovers();
+      } catch (error) {
+        this.#logger.error(
+          { err: { message: describe(error) } },
+          'intake worker tick failed; will try again',
+        );
+      } finally {
+        this.#ticking = null;
+        if (!this.#stopped) this.#schedule(this.#options.pollIntervalMs);
+      }
+    })();
   }
 
-  async #claimAndRun(): Promise<number> {
+  /** Claims as many due items as there are free slots and starts them; nothing after `stop` unless forced. */
+  async #claimAndRun(force: boolean): Promise<number> {
     const free = this.#options.concurrency - this.#inFlight.size;
-    if (free <= 0 || (this.#stopped && this.#timer !== null)) return 0;
+    if (free <= 0 || (this.#stopped && !force)) return 0;
     const items = await this.#store.claimIntake({
       workerId: this.#options.workerId,
       leaseMs: this.#options.leaseMs,
