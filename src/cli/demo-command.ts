@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
@@ -50,7 +50,11 @@ export async function demoCommand(
       /^Message-ID: <([^@>]+)@/im,
       (_whole, local: string) => `Message-ID: <${local}.${runId}@`,
     );
-    await writeFile(join(mailbox.root, 'inbox', `demo-${runId}-${file}`), unique);
+    const path = join(mailbox.root, 'inbox', `demo-${runId}-${file}`);
+    await writeFile(path, unique);
+    // Written whole: dated a moment back, so the inbox scan does not wait for a copy to finish.
+    const finished = new Date(Date.now() - 1000);
+    await utimes(path, finished, finished);
   }
   output.out(`dropped ${files.length} demo mails into ${join(mailbox.root, 'inbox')}`);
 
