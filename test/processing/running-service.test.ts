@@ -44,7 +44,8 @@ async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise
 
 describe('the running service on the local mailbox', () => {
   it('records the outcome of a file dropped into inbox/ and moves it to processed/ within 2 s', async () => {
-    const service = await startService();
+    // The default poll interval, as `npm start` runs.
+    const service = await startService({ POLL_INTERVAL_MS: '1000' });
     expect(await folder('inbox')).toEqual([]);
 
     await writeFile(join(dir, 'mailbox', 'inbox', 'reply-customer.eml'), readFixture('reply-customer.eml'));
