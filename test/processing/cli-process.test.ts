@@ -125,3 +125,41 @@ describe('email-connector process --json FILE.eml...', () => {
     expect(output.errors.join('\n')).toContain('missing.eml: cannot read');
   });
 });
+
+describe('email-connector outcomes and quarantine list', () => {
+  it('lists recorded outcomes newest first, filtered by action, as a table or JSON lines', async () => {
+    const files = [
+      fixturePath('new-from-contact-with-attachment.eml'),
+      fixturePath('out-of-office-exchange.eml'),
+    ];
+    expect(await runCli(['process', ...files], env, collectingOutput())).toBe(0);
+
+    const table = collectingOutput();
+    expect(await runCli(['outcomes'], env, table)).toBe(0);
+    expect(table.lines[0]).toMatch(/^when\s+action\s+ticket\s+from\s+subject\s+reason$/);
+    expect(table.lines.slice(2).map((line) => line.split(/\s{2,}/)[1])).toEqual([
+      'ignored',
+      'ticket-created',
+    ]);
+
+    const json = collectingOutput();
+    expect(await runCli(['outcomes', '--json', '--action', 'ticket-created'], env, json)).toBe(0);
+    expect(json.lines.map((line) => (JSON.parse(line) as { action: string }).action)).toEqual([
+      'ticket-created',
+    ]);
+
+    const bad = collectingOutput();
+    expect(
+      await runCli(['outcomes', '--action', 'exploded'], env, bad).catch((error: Error) => error.message),
+    ).toMatch(/--action must be one of ticket-created, filed, forwarded, ignored, failed, api/);
+  });
+
+  it('says when the quarantine is empty', async () => {
+    const output = collectingOutput();
+    expect(await runCli(['quarantine', 'list'], env, output)).toBe(0);
+    expect(output.lines).toEqual(['quarantine is empty']);
+    expect(
+      await runCli(['reprocess', '--all'], env, collectingOutput()).catch((error: Error) => error.message),
+    ).toBe('quarantine is empty');
+  });
+});

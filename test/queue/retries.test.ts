@@ -213,6 +213,12 @@ describe('durable intake queue', () => {
     expect(await r.store.listIntake('quarantined', 10)).toHaveLength(1);
     expect(sent(r).filter((m) => /To: helpdesk@msp\.example/.test(m))).toHaveLength(1);
 
+    // An operator sees it with the CLI.
+    const listed: string[] = [];
+    const listing = { out: (line: string) => listed.push(line), err: (line: string) => listed.push(line) };
+    expect(await runCli(['quarantine', 'list'], r.env, listing)).toBe(0);
+    expect(listed.join('\n')).toMatch(/stuck\.eml\|\S+\s+4\s+MailboxError: mailbox unavailable \(injected\)/);
+
     // The cause is removed (the CLI uses the plain mailbox): reprocess succeeds.
     const lines: string[] = [];
     const output = { out: (line: string) => lines.push(line), err: (line: string) => lines.push(line) };
