@@ -75,13 +75,13 @@ export function processDeps(config: Config, store: CrmStore, logger: Logger): Pr
     logger,
     newId: randomUUID,
     now,
-    xmlApi: (email, messageKey) =>
+    xmlApi: (email, messageKey, current) =>
       handleXmlApiMail(email, {
         store,
         settings: {
-          ...settings.xmlApi,
-          supportAddress: settings.supportAddress,
-          ticketDigits: settings.ticketTag.digits,
+          ...current.xmlApi,
+          supportAddress: current.supportAddress,
+          ticketDigits: current.ticketTag.digits,
         },
         messageKey,
         newId: randomUUID,

@@ -35,12 +35,11 @@ export async function demoCommand(
     `demo CRM: ${counts.accounts} accounts, ${counts.contacts} contacts, ${counts.employees} employees, ${counts.tickets} tickets`,
   );
 
-  const settings = config.RULES_FILE
-    ? deps.settings
-    : {
-        ...deps.settings,
-        rules: parseRules(JSON.parse(await readFile(join(demoDir, 'rules.json'), 'utf8'))),
-      };
+  // The demo shows every path: its own rules unless RULES_FILE names some, and the XML API switched on.
+  const rules = config.RULES_FILE
+    ? deps.settings.rules
+    : parseRules(JSON.parse(await readFile(join(demoDir, 'rules.json'), 'utf8')));
+  const settings = { ...deps.settings, rules, xmlApi: { ...deps.settings.xmlApi, enabled: true } };
   const runId = randomUUID().slice(0, 8);
   await mailbox.ensureFolders();
   const files = (await readdir(join(demoDir, 'mail'))).filter((name) => name.endsWith('.eml')).sort();

@@ -100,7 +100,8 @@ export const configSchema = z.object({
   /** How often the local inbox folder and the queue are polled, in ms. */
   POLL_INTERVAL_MS: int(50, 600_000).prefault('1000'),
 
-  XML_API_ENABLED: bool.prefault('true'),
+  /** Off by default: an open XML API lets anyone who can mail the support address change CRM records. */
+  XML_API_ENABLED: bool.prefault('false'),
   /** When set, every XML transaction must carry this password. */
   XML_API_PASSWORD: optionalText.prefault(''),
   XML_API_SEND_RESPONSES: bool.prefault('true'),

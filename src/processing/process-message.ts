@@ -29,7 +29,11 @@ export interface ApiHandling {
 }
 
 /** Decides whether a mail is an XML API call and applies it; null = not an API call. */
-export type ApiHandler = (email: ParsedEmail, messageKey: string) => Promise<ApiHandling | null>;
+export type ApiHandler = (
+  email: ParsedEmail,
+  messageKey: string,
+  settings: ProcessingSettings,
+) => Promise<ApiHandling | null>;
 
 export interface ProcessDeps {
   store: CrmStore;
@@ -173,7 +177,7 @@ export async function processMessage(
   // Step 1 (automated-email rules) comes before step 2: a detected alert is never an API call.
   const detectedByRule = detectAutomatedMail(settings.rules, email.from, email.subject) !== null;
   if (settings.xmlApi.enabled && deps.xmlApi && !detectedByRule) {
-    const api = await deps.xmlApi(email, key);
+    const api = await deps.xmlApi(email, key, settings);
     if (api) {
       const outcome = draftOutcome(
         key,
