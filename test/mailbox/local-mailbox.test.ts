@@ -65,6 +65,15 @@ describe('local mailbox folder', () => {
     expect(error).toMatchObject({ kind: 'not-found', retryable: false });
   });
 
+  it('handles file names with spaces and the separator character', async () => {
+    finished('a | b c.eml', 'odd name');
+    const [id] = await mailbox.listInbox();
+    expect(LocalMailbox.fileOf(id!)).toBe('a | b c.eml');
+    expect((await mailbox.fetchRaw(id!)).toString()).toBe('odd name');
+    await mailbox.settle(id!, 'processed');
+    expect(readdirSync(join(mailbox.root, 'processed'))).toEqual(['a | b c.eml']);
+  });
+
   it('writes each outbox mail to sent/ once, however often sending is retried', async () => {
     await mailbox.send(Buffer.from('mime'), { outboxId: 'mail-1' });
     await mailbox.send(Buffer.from('mime again'), { outboxId: 'mail-1' });

@@ -31,8 +31,9 @@ export class LocalMailbox implements Mailbox {
     for (const folder of folders) await mkdir(join(this.#root, folder), { recursive: true });
   }
 
+  /** The file name inside a mailbox id (`name|size|mtime`; the name itself may contain `|`). */
   static fileOf(mailboxId: string): string {
-    return mailboxId.split('|')[0]!;
+    return mailboxId.replace(/\|\d+\|\d+$/, '');
   }
 
   async listInbox(): Promise<string[]> {
