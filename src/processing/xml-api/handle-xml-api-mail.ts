@@ -2,6 +2,7 @@ import type { ParsedEmail } from '../../domain/email.ts';
 import { detectXmlTransactions } from '../../domain/xml-api/detect-transactions.ts';
 import type { XmlTransactionReport } from '../../domain/xml-api/build-response.ts';
 import type { CrmStore, NewOutgoingMail } from '../../crm/crm-store.ts';
+import type { ApiHandling } from '../process-message.ts';
 import { composeResponseMail, routeResponse } from './response-mail.ts';
 import type { ResponseRouting } from './response-mail.ts';
 import { runTransaction, unreadable } from './run-transaction.ts';
@@ -35,16 +36,13 @@ export interface XmlTransactionDetails extends XmlTransactionReport {
   response: ResponseRouting;
 }
 
-/** An XML API mail's result, for the caller to record as an outcome (action `api`) with its outbox mails. */
-export interface XmlApiHandling {
+/**
+ * An XML API mail's result, for the caller to record as an outcome (action `api`) with its outbox mails. The
+ * ticket number is the first ticket a transaction added or updated; the account, the first successful one's.
+ */
+export interface XmlApiHandling extends ApiHandling {
   code: 'api-applied' | 'api-rejected' | 'api-partial';
-  reason: string;
   details: { transactions: XmlTransactionDetails[] };
-  /** The first ticket a transaction added or updated. */
-  ticketNumber: string | null;
-  /** The account of the first transaction that succeeded. */
-  accountId: string | null;
-  outgoing: NewOutgoingMail[];
 }
 
 function describe(report: XmlTransactionReport): string {
