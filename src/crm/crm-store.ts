@@ -4,18 +4,8 @@ import type { EmailAttachment } from '../domain/email.ts';
 import type { CrmImport } from './crm-import.ts';
 import type { ValidatedXmlTransaction, XmlTransactionResult } from '../domain/xml-api/xml-transaction.ts';
 
-/** A new ticket to open, with its number already reserved (see `reserveTicketNumber`). */
-export interface NewTicket {
-  id: string;
-  number: string;
-  accountId: string;
-  contactId: string | null;
-  subject: string;
-  status: string;
-  priority: string | null;
-  kind: string | null;
-  source: string | null;
-}
+/** A new ticket to open, with its number already reserved (see `reserveTicketNumber`); the store stamps the times. */
+export type NewTicket = Omit<Ticket, 'createdAt' | 'updatedAt'>;
 
 /** A message to file under a ticket: everything needed so that nothing is lost. */
 export interface NewDocument {
