@@ -51,6 +51,22 @@ describe('several processes on one database', () => {
     );
     try {
       await waitFor(async () => readdirSync(inbox).length === 0 || null, 30_000, 100);
+      // Moving a message does not wait for its mails: wait until the outbox is empty too.
+      await waitFor(
+        async () => {
+          const db = new Database(databasePath, { readonly: true });
+          try {
+            return (
+              (db.prepare(`SELECT count(*) AS n FROM outbox WHERE state <> 'sent'`).get() as { n: number })
+                .n === 0
+            );
+          } finally {
+            db.close();
+          }
+        },
+        10_000,
+        100,
+      );
     } finally {
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, 'exit') : null)));
