@@ -57,6 +57,8 @@ describe('the service built by createApp on Microsoft Graph, over HTTPS, against
     const [delivery] = await g.standIn.notify(mailboxName, [id]);
     expect(delivery?.status).toBe(202);
     await settled(g, id);
+    // Sending does not wait for the move, nor the move for sending.
+    await waitFor(() => g!.standIn.requestsMatching('POST', /\/sendMail$/).length > 0);
 
     const outcomes = await g.app.store.listOutcomes();
     expect(outcomes).toHaveLength(1);
