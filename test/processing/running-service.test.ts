@@ -65,6 +65,8 @@ describe('the running service on the local mailbox', () => {
     expect(outcome?.source).toContain('reply-customer.eml');
     const ticket = await service.store.findTicketByNumber('0000042');
     expect(await service.store.listDocuments(ticket!.id)).toHaveLength(1);
+    // The forward is sent from the outbox, independently of the move.
+    await waitFor(async () => (await readSentMail(join(dir, 'mailbox'))).length > 0, 2000);
     const sent = await readSentMail(join(dir, 'mailbox'));
     expect(sent.map((mail) => mail.to)).toEqual([[internalSupport]]);
   });
