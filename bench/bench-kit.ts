@@ -6,9 +6,12 @@ import { loadConfig } from '../src/config/config.ts';
 import { processDeps } from '../src/composition-root.ts';
 import { parseCrmImport } from '../src/crm/crm-import.ts';
 import { SqliteCrmStore } from '../src/crm/sqlite/sqlite-crm-store.ts';
+import type { CrmStore } from '../src/crm/crm-store.ts';
 import type { Mailbox } from '../src/mailbox/mailbox.ts';
 import { MailboxError } from '../src/mailbox/mailbox-error.ts';
 import type { ProcessDeps } from '../src/processing/process-message.ts';
+import { IntakeWorker } from '../src/processing/intake-worker.ts';
+import { OutboxSender } from '../src/processing/outbox-sender.ts';
 import { corpusCrm } from './corpus.ts';
 
 export interface Figure {
@@ -56,3 +59,20 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The service's worker and outbox on a store and an in-memory mailbox, as the benchmark drives them. */
+export function benchWorker(
+  store: CrmStore,
+  deps: ProcessDeps,
+  mailbox: MemoryMailbox,
+  workerId: string,
+): IntakeWorker {
+  return new IntakeWorker(deps, mailbox, new OutboxSender(store, mailbox, deps.logger), {
+    concurrency: 2, // the service's default WORKER_CONCURRENCY
+    maxAttempts: 3,
+    retryBaseMs: 100,
+    leaseMs: 300_000,
+    pollIntervalMs: 1000,
+    workerId,
+  });
+}

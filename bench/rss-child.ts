@@ -3,9 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { processMessage } from '../src/processing/process-message.ts';
 import { prng } from './corpus.ts';
-import { IntakeWorker } from '../src/processing/intake-worker.ts';
-import { OutboxSender } from '../src/processing/outbox-sender.ts';
-import { MemoryMailbox, seededStore } from './bench-kit.ts';
+import { benchWorker, MemoryMailbox, seededStore } from './bench-kit.ts';
 
 const mode = process.argv[2];
 // The big message needs no large CRM; the many messages are matched against 1,000 accounts.
@@ -43,14 +41,7 @@ if (mode === 'big') {
   const count = Number(process.argv[3] ?? 10_000);
   const random = prng(7);
   const mailbox = new MemoryMailbox();
-  const worker = new IntakeWorker(deps, mailbox, new OutboxSender(store, mailbox, deps.logger), {
-    concurrency: 2,
-    maxAttempts: 3,
-    retryBaseMs: 100,
-    leaseMs: 300_000,
-    pollIntervalMs: 1000,
-    workerId: 'rss',
-  });
+  const worker = benchWorker(store, deps, mailbox, 'rss');
   const warmup = Math.min(1000, Math.floor(count / 10));
   const trace: { messages: number; rssMb: number; heapMb: number }[] = [];
   const sample = (messages: number): void => {

@@ -6,11 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { IntakeWorker } from '../src/processing/intake-worker.ts';
-import { OutboxSender } from '../src/processing/outbox-sender.ts';
 import { domainOf } from '../src/domain/addresses.ts';
 import { bigMessage, generateCorpus, prng } from './corpus.ts';
-import { MemoryMailbox, percentile, round, seededStore, type Figure } from './bench-kit.ts';
+import { benchWorker, MemoryMailbox, percentile, round, seededStore, type Figure } from './bench-kit.ts';
 import { runGraphBench } from './graph-bench.ts';
 
 const figures: Figure[] = [];
@@ -51,14 +49,7 @@ async function throughput(): Promise<void> {
   const pipeline = async (mails: typeof corpus): Promise<number> => {
     const { store, deps } = await seededStore(1000);
     const mailbox = new MemoryMailbox();
-    const worker = new IntakeWorker(deps, mailbox, new OutboxSender(store, mailbox, deps.logger), {
-      concurrency: 2,
-      maxAttempts: 3,
-      retryBaseMs: 100,
-      leaseMs: 300_000,
-      pollIntervalMs: 1000,
-      workerId: 'bench',
-    });
+    const worker = benchWorker(store, deps, mailbox, 'bench');
     const t0 = performance.now();
     for (const [index, mail] of mails.entries()) {
       mailbox.messages.set(`m${index}`, mail.raw);

@@ -9,6 +9,7 @@ import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
 import { parseCrmImport } from '../../src/crm/crm-import.ts';
 import { mail } from '../helpers/mail-factory.ts';
 import { startNode, waitFor } from '../helpers/run-node.ts';
+import { countRows, outboxDrained } from '../helpers/sqlite-peek.ts';
 
 const workerScript = fileURLToPath(new URL('./crash-worker.ts', import.meta.url));
 const demoCrm = fileURLToPath(new URL('../../demo/crm.json', import.meta.url));
@@ -55,14 +56,7 @@ describe('crash safety', () => {
       RETRY_BASE_MS: '50',
       LOG_LEVEL: 'silent',
     };
-    const done = (): number => {
-      const db = new Database(databasePath, { readonly: true, fileMustExist: true });
-      try {
-        return Number((db.prepare(`SELECT count(*) AS n FROM outcomes`).get() as { n: number }).n);
-      } finally {
-        db.close();
-      }
-    };
+    const done = (): number => countRows(databasePath, 'SELECT count(*) AS n FROM outcomes');
 
     let kills = 0;
     let seed32 = 0x2f6b_91a3;
@@ -92,21 +86,7 @@ describe('crash safety', () => {
         30_000,
         100,
       );
-      await waitFor(
-        async () => {
-          const db = new Database(databasePath, { readonly: true });
-          try {
-            return (
-              (db.prepare(`SELECT count(*) AS n FROM outbox WHERE state <> 'sent'`).get() as { n: number })
-                .n === 0
-            );
-          } finally {
-            db.close();
-          }
-        },
-        10_000,
-        100,
-      );
+      await waitFor(async () => outboxDrained(databasePath), 10_000, 100);
     } finally {
       last.kill('SIGTERM');
       await once(last, 'exit');

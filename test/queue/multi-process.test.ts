@@ -9,6 +9,7 @@ import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
 import { parseCrmImport } from '../../src/crm/crm-import.ts';
 import { mail } from '../helpers/mail-factory.ts';
 import { startNode, waitFor } from '../helpers/run-node.ts';
+import { outboxDrained } from '../helpers/sqlite-peek.ts';
 
 const workerScript = fileURLToPath(new URL('./crash-worker.ts', import.meta.url));
 const demoCrm = fileURLToPath(new URL('../../demo/crm.json', import.meta.url));
@@ -52,21 +53,7 @@ describe('several processes on one database', () => {
     try {
       await waitFor(async () => readdirSync(inbox).length === 0 || null, 30_000, 100);
       // Moving a message does not wait for its mails: wait until the outbox is empty too.
-      await waitFor(
-        async () => {
-          const db = new Database(databasePath, { readonly: true });
-          try {
-            return (
-              (db.prepare(`SELECT count(*) AS n FROM outbox WHERE state <> 'sent'`).get() as { n: number })
-                .n === 0
-            );
-          } finally {
-            db.close();
-          }
-        },
-        10_000,
-        100,
-      );
+      await waitFor(async () => outboxDrained(databasePath), 10_000, 100);
     } finally {
       for (const worker of workers) worker.kill('SIGTERM');
       await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, 'exit') : null)));
