@@ -95,6 +95,16 @@ function workerFor(r: Rig, mailbox: Mailbox): IntakeWorker {
   );
 }
 
+/** One pass of the inbox watcher: every finished file in `inbox/` is enqueued. */
+const scanInbox = (r: Rig): Promise<number> =>
+  new InboxWatcher({
+    mailbox: r.local,
+    store: r.store,
+    logger: silent,
+    intervalMs: 1000,
+    onEnqueued: () => undefined,
+  }).scan();
+
 /** Drops a mail into the inbox as a finished copy (written a moment ago, so the scan takes it at once). */
 const drop = (r: Rig, name: string, text: string): void => {
   const path = join(r.local.root, 'inbox', name);
@@ -126,15 +136,8 @@ describe('durable intake queue', () => {
     drop(r, 'c-copy2.eml', same);
     drop(r, 'd-other.eml', mail({ from: 'y@unknown.example', subject: 'Other 2' }));
     drop(r, 'e-copy3.eml', same);
-    const watcher = new InboxWatcher({
-      mailbox: r.local,
-      store: r.store,
-      logger: silent,
-      intervalMs: 1000,
-      onEnqueued: () => undefined,
-    });
-    await watcher.scan();
-    await watcher.scan(); // announced again: still one queue row per file
+    await scanInbox(r);
+    await scanInbox(r); // announced again: still one queue row per file
     expect(await r.store.listIntake('pending', 100)).toHaveLength(5);
     await workerFor(r, r.local).runUntilIdle();
 
@@ -156,14 +159,7 @@ describe('durable intake queue', () => {
       mail({ from: 'carl@acme.example', subject: 'VPN down', messageId: 'vpn@acme.example' }),
     );
     const flaky = new FlakyMailbox(r.local, 3);
-    const watcher = new InboxWatcher({
-      mailbox: r.local,
-      store: r.store,
-      logger: silent,
-      intervalMs: 1000,
-      onEnqueued: () => undefined,
-    });
-    await watcher.scan();
+    await scanInbox(r);
     const worker = workerFor(r, flaky);
     worker.start();
     cleanups.push(() => worker.stop());
@@ -184,14 +180,7 @@ describe('durable intake queue', () => {
     );
     const broken = new FlakyMailbox(r.local, 0);
     broken.alwaysFail = true;
-    const watcher = new InboxWatcher({
-      mailbox: r.local,
-      store: r.store,
-      logger: silent,
-      intervalMs: 1000,
-      onEnqueued: () => undefined,
-    });
-    await watcher.scan();
+    await scanInbox(r);
     const worker = workerFor(r, broken);
     worker.start();
     const [quarantined] = await waitFor(async () => {
