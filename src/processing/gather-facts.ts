@@ -144,7 +144,7 @@ export async function gatherFacts(
     threadTicket,
     employee,
     addressMatches,
-    domainMatches: addressMatches.length === 0 || needDomain ? domainMatches : [],
+    domainMatches,
     recentAutoReplies,
   };
 }
