@@ -60,11 +60,11 @@ param publicBaseUrl string = ''
 @maxLength(128)
 param graphClientState string
 
-@description('XML_API_PASSWORD: password every XML API transaction must carry. Empty = no password (and no secret is created). Stored in Key Vault.')
+@description('XML_API_PASSWORD: password every XML API transaction must carry. Stored in Key Vault. Empty = the XML API stays off (and no secret is created).')
 @secure()
 param xmlApiPassword string = ''
 
-@description('XML_API_ENABLED: treat mails carrying a CommitCRMTransaction as API calls.')
+@description('XML_API_ENABLED: treat mails carrying a CommitCRMTransaction as API calls. Takes effect only with xmlApiPassword: the service refuses to start with an API that has no password.')
 param xmlApiEnabled bool = true
 
 @description('DATABASE_URL. Only sqlite:<path> is supported; /home is the persistent storage of App Service on Linux.')
@@ -260,7 +260,7 @@ var baseAppSettings = {
   INTERNAL_SUPPORT_ADDRESS: internalSupportAddress
   DATABASE_URL: databaseUrl
   LOG_LEVEL: logLevel
-  XML_API_ENABLED: xmlApiEnabled ? 'true' : 'false'
+  XML_API_ENABLED: xmlApiEnabled && hasXmlApiPassword ? 'true' : 'false'
   // --- Microsoft Graph with the system-assigned managed identity ---
   SUPPORT_MAILBOX: empty(supportMailbox) ? supportAddress : supportMailbox
   GRAPH_AUTH: 'managed-identity'

@@ -62,7 +62,10 @@ export async function runCli(
   try {
     const mailbox = new LocalMailbox(config.MAILBOX_DIR);
     const deps = processDeps(config, store, logger);
-    const outbox = new OutboxSender(store, mailbox, logger);
+    const outbox = new OutboxSender(store, mailbox, logger, {
+      now: deps.now,
+      retryBaseMs: config.RETRY_BASE_MS,
+    });
     switch (command) {
       case 'crm':
         if (rest[0] !== 'import' || !rest[1])

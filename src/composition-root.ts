@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { Server } from 'node:http';
 import type { Router } from 'express';
 import type { Config } from './config/config.ts';
 import { ConfigError } from './config/config.ts';
@@ -10,6 +9,7 @@ import { loadRulesFile } from './config/rules-file.ts';
 import type { CrmStore } from './crm/crm-store.ts';
 import { SqliteCrmStore } from './crm/sqlite/sqlite-crm-store.ts';
 import { createHttpApp } from './http/http-app.ts';
+import { createServer, type ServerLimits } from './http/http-server.ts';
 import type { Logger } from './log/logger.ts';
 import type { Mailbox } from './mailbox/mailbox.ts';
 import { InboxWatcher } from './mailbox/local/inbox-watcher.ts';
@@ -52,15 +52,20 @@ export function processingSettingsFrom(config: Config): ProcessingSettings {
       bulkMailOpensTicket: config.BULK_MAIL_OPENS_TICKET,
       unthreadedMachineMail: config.UNTHREADED_MACHINE_MAIL,
       autoReplyLimit: config.AUTO_REPLY_LIMIT_PER_HOUR,
+      autoReplyGlobalLimit: config.AUTO_REPLY_GLOBAL_LIMIT_PER_HOUR,
     },
     rules: loadRulesFile(config.RULES_FILE),
     acknowledgment: { subjectTemplate: config.ACK_SUBJECT_TEMPLATE, bodyTemplate },
     maxMessageBytes: config.MAX_MESSAGE_MB * 1_048_576,
+    autoReplyGlobalLimit: config.AUTO_REPLY_GLOBAL_LIMIT_PER_HOUR,
+    forwardLimitPerSender: config.FORWARD_LIMIT_PER_SENDER_PER_HOUR,
+    staffTrust: config.STAFF_TRUST || (config.SUPPORT_MAILBOX ? 'exchange' : 'none'),
     xmlApi: {
       enabled: config.XML_API_ENABLED,
       password: config.XML_API_PASSWORD,
       sendResponses: config.XML_API_SEND_RESPONSES,
       responseBcc: config.XML_API_RESPONSE_BCC,
+      responseLimitPerRecipient: config.XML_API_RESPONSE_LIMIT_PER_HOUR,
     },
   };
 }
@@ -80,9 +85,17 @@ export function processDeps(config: Config, store: CrmStore, logger: Logger): Pr
         store,
         settings: {
           ...current.xmlApi,
+          autoReplyGlobalLimit: current.autoReplyGlobalLimit,
           supportAddress: current.supportAddress,
+          // SUPPORT_MAILBOX is the mailbox's address or its object id; an id matches no address.
+          ownAddresses: [
+            current.supportAddress,
+            current.internalSupportAddress,
+            ...(config.SUPPORT_MAILBOX ? [config.SUPPORT_MAILBOX] : []),
+          ],
           ticketDigits: current.ticketTag.digits,
         },
+        processingSettings: current,
         messageKey,
         newId: randomUUID,
         now,
@@ -97,6 +110,8 @@ export interface AppOptions {
   graph?: Partial<Omit<GraphIntakeOptions, 'config' | 'store' | 'logger'>>;
   /** Serve HTTPS directly, where no front end terminates TLS (App Service does; the Graph tests do not). */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Overrides of the server's limits against slow clients (tests shorten the timeouts). */
+  serverLimits?: Partial<ServerLimits>;
 }
 
 export interface App {
@@ -126,7 +141,10 @@ export function createApp(options: AppOptions): App {
     : null;
   const local = graph ? null : new LocalMailbox(config.MAILBOX_DIR);
   const mailbox: Mailbox = graph?.mailbox ?? local!;
-  const outbox = new OutboxSender(store, mailbox, logger);
+  const outbox = new OutboxSender(store, mailbox, logger, {
+    now: deps.now,
+    retryBaseMs: config.RETRY_BASE_MS,
+  });
   const worker = new IntakeWorker(deps, mailbox, outbox, {
     concurrency: config.WORKER_CONCURRENCY,
     maxAttempts: config.MAX_ATTEMPTS,
@@ -165,7 +183,7 @@ export function createApp(options: AppOptions): App {
     outbox,
     graph,
     async start() {
-      const listening = options.tls ? createHttpsServer(options.tls, http) : createHttpServer(http);
+      const listening = createServer(http, { tls: options.tls, limits: options.serverLimits });
       server = listening;
       const port = await new Promise<number>((resolve, reject) => {
         listening.once('error', reject);

@@ -16,6 +16,9 @@ import { table, type Output } from './output.ts';
 /** The demo folder ships beside src/ and dist/. */
 const demoDir = fileURLToPath(new URL('../../demo/', import.meta.url));
 
+/** The XML API password of the demo run; demo/mail/11-xml-api-ticket.eml carries it. */
+const demoXmlApiPassword = 'demo-xml-api-password';
+
 /**
  * `demo`: seeds a small CRM (accounts with contacts and domains, active and inactive employees, an open
  * ticket), drops one mail per decision path into the inbox folder and processes them through the queue,
@@ -35,11 +38,13 @@ export async function demoCommand(
     `demo CRM: ${counts.accounts} accounts, ${counts.contacts} contacts, ${counts.employees} employees, ${counts.tickets} tickets`,
   );
 
-  // The demo shows every path: its own rules unless RULES_FILE names some, and the XML API switched on.
+  // The demo shows every path: its own rules unless RULES_FILE names some, and the XML API switched on
+  // with the password its API mail carries (never without one: see XML_API_ALLOW_NO_PASSWORD).
   const rules = config.RULES_FILE
     ? deps.settings.rules
     : parseRules(JSON.parse(await readFile(join(demoDir, 'rules.json'), 'utf8')));
-  const settings = { ...deps.settings, rules, xmlApi: { ...deps.settings.xmlApi, enabled: true } };
+  const xmlApi = { ...deps.settings.xmlApi, enabled: true, password: demoXmlApiPassword };
+  const settings = { ...deps.settings, rules, xmlApi };
   const runId = randomUUID().slice(0, 8);
   await mailbox.ensureFolders();
   const files = (await readdir(join(demoDir, 'mail'))).filter((name) => name.endsWith('.eml')).sort();

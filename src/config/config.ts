@@ -82,6 +82,16 @@ export const configSchema = z.object({
   TICKET_NUMBER_DIGITS: int(3, 12).prefault('7'),
   /** At most this many automatic replies per recipient per hour. */
   AUTO_REPLY_LIMIT_PER_HOUR: int(0, 1000).prefault('5'),
+  /** At most this many automatic replies (acknowledgments and XML API responses) per hour in all. */
+  AUTO_REPLY_GLOBAL_LIMIT_PER_HOUR: int(0, 100_000).prefault('200'),
+  /** Forwards about one sender per hour; past it, one notice per hour replaces them (the mails are kept). */
+  FORWARD_LIMIT_PER_SENDER_PER_HOUR: int(1, 10_000).prefault('10'),
+  /**
+   * What proves that mail from an employee or internal support is genuine (docs/staff-authentication.md):
+   * `exchange` (Exchange Online's authentication stamps) or `none` (the From header is believed: the local folder).
+   * Empty = `exchange` with Microsoft Graph, `none` with the local folder.
+   */
+  STAFF_TRUST: z.enum(['', 'exchange', 'none']).prefault(''),
   /** Whether bulk/list mail from a known customer opens a ticket (it never gets an automatic reply). */
   BULK_MAIL_OPENS_TICKET: bool.prefault('true'),
   /** Machine-made mail that threads to no ticket: `ignore` (recorded only) or `forward` to internal support. */
@@ -93,7 +103,7 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 64).prefault('2'),
   /** Attempts before a message is quarantined. */
   MAX_ATTEMPTS: int(1, 100).prefault('5'),
-  /** First retry delay; doubles each attempt, with jitter. */
+  /** First retry delay of a message and of a refused outgoing mail; doubles each attempt (never below Retry-After). */
   RETRY_BASE_MS: int(1, 3_600_000).prefault('2000'),
   /** How long a claimed message is reserved for its worker. */
   LEASE_SECONDS: int(1, 86_400).prefault('300'),
@@ -104,6 +114,10 @@ export const configSchema = z.object({
   XML_API_ENABLED: bool.prefault('false'),
   /** When set, every XML transaction must carry this password. */
   XML_API_PASSWORD: optionalText.prefault(''),
+  /** Explicit opt-in to an XML API without a password (anyone who can mail the support address may change records). */
+  XML_API_ALLOW_NO_PASSWORD: bool.prefault('false'),
+  /** XML API responses per recipient per hour. */
+  XML_API_RESPONSE_LIMIT_PER_HOUR: int(0, 10_000).prefault('60'),
   XML_API_SEND_RESPONSES: bool.prefault('true'),
   /** A copy of every XML API response goes here; empty = none. */
   XML_API_RESPONSE_BCC: optionalAddress.prefault(''),
@@ -186,6 +200,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         `invalid configuration:\n  ${missing.map((name) => `${name}: required when SUPPORT_MAILBOX is set`).join('\n  ')}`,
       );
     }
+  }
+  if (config.XML_API_ENABLED && !config.XML_API_PASSWORD && !config.XML_API_ALLOW_NO_PASSWORD) {
+    throw new ConfigError(
+      'invalid configuration:\n  XML_API_PASSWORD: required when XML_API_ENABLED=true (anyone who can mail the support address could change CRM records); set XML_API_ALLOW_NO_PASSWORD=true to run without one',
+    );
   }
   if (config.SUPPORT_ADDRESS === config.INTERNAL_SUPPORT_ADDRESS) {
     throw new ConfigError(

@@ -47,12 +47,32 @@ const employeeSchema = z.strictObject({
   active: z.boolean().default(true),
 });
 
+/**
+ * The highest ticket number an import accepts: fifteen digits. New tickets are numbered after the highest one,
+ * and the connector counts exactly only up to Number.MAX_SAFE_INTEGER (sixteen digits); beyond it two numbers
+ * would collapse into one and every later ticket would collide with an existing one.
+ */
+export const maxImportedTicketNumber = 999_999_999_999_999;
+
+/** The number without its leading zeros: `0005` and `5` are the same ticket. */
+export function significantTicketDigits(number: string): string {
+  return number.replace(/^0+(?=\d)/, '');
+}
+
 const ticketSchema = z.strictObject({
   id: optionalText,
   number: z
     .string()
     .trim()
-    .regex(/^\d{1,18}$/, 'must be digits only, e.g. "0000042"'),
+    .regex(/^\d{1,18}$/, 'must be digits only, e.g. "0000042"')
+    .refine(
+      (number) =>
+        !/^\d{1,18}$/.test(number) ||
+        significantTicketDigits(number).length <= String(maxImportedTicketNumber).length,
+      {
+        message: `must be at most ${maxImportedTicketNumber} (15 digits): new tickets are numbered after the highest one and the connector cannot count beyond 16 digits`,
+      },
+    ),
   accountId: text,
   contactId: optionalText,
   subject: text,
@@ -70,6 +90,7 @@ export const crmImportSchema = z.strictObject({
 
 export type CrmImport = z.output<typeof crmImportSchema>;
 export type CrmImportAccount = CrmImport['accounts'][number];
+export type CrmImportTicket = CrmImport['tickets'][number];
 
 export class CrmImportError extends Error {
   override name = 'CrmImportError';
@@ -96,6 +117,13 @@ function describePath(input: unknown, path: readonly PropertyKey[]): string {
   return described || '(file)';
 }
 
+/** A ticket of the file as a reader finds it: `tickets[1] (id "T-2", number "0005")`. */
+export function describeTicket(tickets: readonly CrmImportTicket[], index: number): string {
+  const ticket = tickets[index]!;
+  const id = ticket.id === null ? '' : `id "${ticket.id}", `;
+  return `tickets[${index}] (${id}number "${ticket.number}")`;
+}
+
 /** Validates an import file's content; the error names the record and field of every problem. */
 export function parseCrmImport(input: unknown): CrmImport {
   const result = crmImportSchema.safeParse(input);
@@ -106,7 +134,6 @@ export function parseCrmImport(input: unknown): CrmImport {
     throw new CrmImportError(`invalid import file:\n  ${problems.join('\n  ')}`);
   }
   const data = result.data;
-  const accountIds = new Set(data.accounts.map((account) => account.id));
   const problems: string[] = [];
   const seen = new Set<string>();
   data.accounts.forEach((account, index) => {
@@ -114,14 +141,29 @@ export function parseCrmImport(input: unknown): CrmImport {
       problems.push(`accounts[${index}] (id "${account.id}").id: appears twice in the file`);
     seen.add(account.id);
   });
-  const numbers = new Set<string>();
+  const employeeIds = new Set<string>();
+  data.employees.forEach((employee, index) => {
+    if (employeeIds.has(employee.id))
+      problems.push(`employees[${index}] (id "${employee.id}").id: appears twice in the file`);
+    employeeIds.add(employee.id);
+  });
+  // Keyed by the number without leading zeros: `5` and `0005` would otherwise be merged into one ticket silently.
+  const byNumber = new Map<string, number>();
+  const byId = new Map<string, number>();
   data.tickets.forEach((ticket, index) => {
-    const where = `tickets[${index}] (number "${ticket.number}")`;
-    if (numbers.has(ticket.number)) problems.push(`${where}.number: appears twice in the file`);
-    numbers.add(ticket.number);
-    if (!accountIds.has(ticket.accountId)) {
-      // Allowed when the account is already in the database; the store checks that.
-      return;
+    const where = describeTicket(data.tickets, index);
+    const significant = significantTicketDigits(ticket.number);
+    const sameNumber = byNumber.get(significant);
+    if (sameNumber !== undefined) {
+      problems.push(
+        `${where}.number: the same ticket number as ${describeTicket(data.tickets, sameNumber)} (leading zeros do not count)`,
+      );
+    } else byNumber.set(significant, index);
+    if (ticket.id !== null) {
+      const sameId = byId.get(ticket.id);
+      if (sameId !== undefined)
+        problems.push(`${where}.id: the same id as ${describeTicket(data.tickets, sameId)}`);
+      else byId.set(ticket.id, index);
     }
   });
   if (problems.length > 0) throw new CrmImportError(`invalid import file:\n  ${problems.join('\n  ')}`);

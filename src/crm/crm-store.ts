@@ -40,6 +40,23 @@ export interface NewOutgoingMail {
    * original (the document's), and the sender puts it in place (see processing/original-placeholder.ts).
    */
   originalDocumentId?: string | null;
+  /** Forwards and notices: the sender of the mail they are about (the per-sender flood limit counts them). */
+  aboutSender?: string | null;
+}
+
+/** Which outbox mails to count (rate limits); every given condition must hold. */
+export interface OutgoingCountFilter {
+  kinds: readonly NewOutgoingMail['kind'][];
+  /** The first recipient, any case. */
+  recipient?: string | null;
+  aboutSender?: string | null;
+  since: Date;
+}
+
+/** A failed send: `final` gives up on the mail; otherwise it is not tried again before `retryAt` (null = soon). */
+export interface MailFailure {
+  final: boolean;
+  retryAt?: Date | null;
 }
 
 export interface OutcomeRecord {
@@ -151,8 +168,8 @@ export interface CrmStore {
   listDocuments(ticketId: string): Promise<FiledDocument[]>;
   /** The original MIME of a filed document. */
   readDocumentRaw(documentId: string): Promise<Buffer | null>;
-  /** Automatic replies queued for a recipient since a time (for the rate limit). */
-  countAutoRepliesSince(recipient: string, since: Date): Promise<number>;
+  /** Outbox mails queued since a time, by kind and recipient or sender (for rate limits). */
+  countOutgoingSince(filter: OutgoingCountFilter): Promise<number>;
 
   // CRM data.
   /** Loads accounts, contacts, employees and tickets: all or nothing, idempotent on ids. */
@@ -168,13 +185,18 @@ export interface CrmStore {
    */
   commitProcessing(commit: ProcessingCommit): Promise<{ outcome: OutcomeRecord; duplicate: boolean }>;
   findOutcome(key: string): Promise<OutcomeRecord | null>;
+  /** Outcomes of messages that carried this Message-ID, oldest first. */
+  findOutcomesByMessageId(messageId: string, limit: number): Promise<OutcomeRecord[]>;
   listOutcomes(filter?: OutcomeFilter): Promise<OutcomeRecord[]>;
 
   // Transactional outbox.
-  listPendingMail(limit: number): Promise<PendingMail[]>;
+  /** Pending mails due at `now` (a mail that failed is not due before its retry time), oldest first. */
+  listPendingMail(limit: number, now: Date): Promise<PendingMail[]>;
   markMailSent(id: string, sentAt: Date): Promise<void>;
-  /** Records a failed send; `final` gives up on the mail (it stays in the outbox, state `failed`). */
-  markMailFailed(id: string, error: string, final: boolean): Promise<void>;
+  /** Records a failed send; a final failure gives up on the mail (it stays in the outbox, state `failed`). */
+  markMailFailed(id: string, error: string, failure: MailFailure): Promise<void>;
+  /** When the earliest pending mail is due, or null when nothing is pending. */
+  nextMailAttemptAt(): Promise<Date | null>;
 
   // Durable intake queue.
   /** Adds a mailbox message; returns the existing item when the mailbox id is already known. */

@@ -1,6 +1,7 @@
 import type { Account, AccountMatch, Employee, Ticket } from './crm.ts';
 import type { MachineMailVerdict } from './auto-generated.ts';
 import type { RuleDetection } from './automated-rules.ts';
+import type { StaffAuthentication } from './staff-authentication.ts';
 
 /** The outcome vocabulary (docs/outcomes.md). */
 export type OutcomeAction = 'ticket-created' | 'filed' | 'forwarded' | 'ignored' | 'failed' | 'api';
@@ -23,12 +24,16 @@ export interface DecisionFacts {
   threadTicket: null | { ticket: Ticket; via: 'in-reply-to' | 'references' | 'reference-token' };
   /** The sender as an employee (Email1/Email2), active or not. */
   employee: Employee | null;
+  /** For an active employee (or internal support): whether the mail is genuinely theirs (STAFF_TRUST); else null. */
+  staffAuthentication: StaffAuthentication | null;
   /** Accounts whose Email1/Email2/contact holds the sender's full address. */
   addressMatches: AccountMatch[];
   /** Accounts whose Email1/Email2/contact holds the sender's bare domain (only looked up when needed). */
   domainMatches: Account[];
   /** Automatic replies sent to the sender within the rate-limit window. */
   recentAutoReplies: number;
+  /** Automatic replies of every kind to anybody within the window (the global cap). */
+  recentAutoRepliesAll: number;
 }
 
 export interface DecisionSettings {
@@ -38,6 +43,8 @@ export interface DecisionSettings {
   /** What to do with machine-made mail that threads to no ticket. */
   unthreadedMachineMail: 'ignore' | 'forward';
   autoReplyLimit: number;
+  /** Automatic replies per hour in all, whoever they go to (against floods of forged senders). */
+  autoReplyGlobalLimit: number;
 }
 
 export type Decision =
@@ -140,7 +147,8 @@ export function decide(facts: DecisionFacts, settings: DecisionSettings): Decisi
         flags,
       };
     }
-    if (facts.employee?.active) {
+    const staffCheck = facts.employee?.active ? facts.staffAuthentication : null;
+    if (facts.employee?.active && staffCheck?.genuine !== false) {
       return {
         action: 'filed',
         ticket,
@@ -150,17 +158,25 @@ export function decide(facts: DecisionFacts, settings: DecisionSettings): Decisi
         flags,
       };
     }
+    // A staff address without proof is what an impersonator would write: the customer path, flagged.
+    if (staffCheck) flags.push('unauthenticated-staff');
     if (!facts.employee && !senderBelongsTo(ticket, facts)) flags.push('unrelated-sender');
-    const who = facts.employee
-      ? `inactive employee ${facts.employee.name}`
-      : flags.includes('unrelated-sender')
-        ? "a sender unrelated to the ticket's account"
-        : 'the customer';
+    const who = staffCheck
+      ? `a sender claiming to be active employee ${facts.employee!.name}, not authenticated (${staffCheck.evidence})`
+      : facts.employee
+        ? `inactive employee ${facts.employee.name}`
+        : flags.includes('unrelated-sender')
+          ? "a sender unrelated to the ticket's account"
+          : 'the customer';
     return {
       action: 'filed',
       ticket,
       forward: true,
-      code: flags.includes('unrelated-sender') ? 'unrelated-sender-reply' : 'customer-reply',
+      code: staffCheck
+        ? 'unauthenticated-staff-reply'
+        : flags.includes('unrelated-sender')
+          ? 'unrelated-sender-reply'
+          : 'customer-reply',
       reason: `reply from ${who} filed under ticket ${ticket.number} (${via}) and forwarded`,
       flags,
     };
@@ -235,6 +251,9 @@ export function decide(facts: DecisionFacts, settings: DecisionSettings): Decisi
   } else if (acknowledge && facts.recentAutoReplies >= settings.autoReplyLimit) {
     acknowledge = false;
     flags.push('no-ack:rate-limited');
+  } else if (acknowledge && facts.recentAutoRepliesAll >= settings.autoReplyGlobalLimit) {
+    acknowledge = false;
+    flags.push('no-ack:global-limit');
   }
   return {
     action: 'ticket-created',

@@ -46,8 +46,3 @@ export interface ParsedEmail {
   /** What the reader had to work around (broken MIME, undecodable parts); empty for clean mail. */
   problems: string[];
 }
-
-/** The stable key that makes processing idempotent: the Message-ID, else a hash of the content. */
-export function messageKey(email: Pick<ParsedEmail, 'messageId' | 'contentHash'>): string {
-  return email.messageId ? `mid:${email.messageId}` : `sha256:${email.contentHash}`;
-}

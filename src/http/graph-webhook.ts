@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { CrmStore } from '../crm/crm-store.ts';
 import type { Logger } from '../log/logger.ts';
 import { clientStateMatches } from '../mailbox/graph/client-state.ts';
+import { RejectionLog, type RejectionReason } from './rejection-log.ts';
 
 export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
 
@@ -20,6 +21,8 @@ export interface GraphWebhookOptions {
   now?: () => Date;
   /** Largest accepted body; default 256kb (Graph batches stay far below). */
   bodyLimit?: string;
+  /** Counts what is refused and logs it once a minute; default one of its own. Its owner stops it on shutdown. */
+  rejections?: RejectionLog;
 }
 
 const maxIdLength = 512;
@@ -48,6 +51,8 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
   const router = express.Router();
   const now = options.now ?? (() => new Date());
   const log = options.logger.child({ component: 'graph-webhook' });
+  // A forger can send thousands of items a second: one log line each would bury everything else.
+  const rejections = options.rejections ?? new RejectionLog(log);
   const json = express.json({
     limit: options.bodyLimit ?? '256kb',
     type: ['application/json', 'application/*+json'],
@@ -67,6 +72,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
     }
     const parsed = bodySchema.safeParse(req.body);
     if (!parsed.success) {
+      rejections.record('bad-request', { path: req.path });
       res.status(400).json({ error: 'expected { value: [...] }' });
       return;
     }
@@ -79,9 +85,9 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
       const reason = item.success ? await rejection(item.data) : 'malformed';
       if (reason !== null || !item.success) {
         rejected += 1;
-        // Never the clientState itself; the id is truncated because a forger chooses it.
-        const subscriptionId = item.success ? item.data.subscriptionId.slice(0, 64) : null;
-        log.warn({ reason, subscriptionId, path: req.path }, 'rejected a Graph notification item');
+        // Never the clientState itself.
+        const subscriptionId = item.success ? item.data.subscriptionId : null;
+        rejections.record(reason ?? 'malformed', { subscriptionId, path: req.path });
         continue;
       }
       if (item.data.lifecycleEvent !== undefined) {
@@ -100,10 +106,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
       const id = messageIdOf(item.data);
       if (id === null) {
         rejected += 1;
-        log.warn(
-          { reason: 'no-message-id', subscriptionId: item.data.subscriptionId },
-          'rejected a Graph notification item',
-        );
+        rejections.record('no-message-id', { subscriptionId: item.data.subscriptionId, path: req.path });
         continue;
       }
       if (item.data.changeType === undefined || item.data.changeType.split(',').includes('created'))
@@ -135,7 +138,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
     }
   };
 
-  async function rejection(item: Item): Promise<string | null> {
+  async function rejection(item: Item): Promise<RejectionReason | null> {
     // Both checks always run, so timing does not tell a forger which one failed.
     const stateOk = clientStateMatches(item.clientState, options.clientState);
     const known = await options.isKnownSubscription(item.subscriptionId);
@@ -144,7 +147,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
   }
 
   router.post(['/webhooks/graph', '/webhooks/graph/lifecycle'], json, handler);
-  router.use(['/webhooks/graph', '/webhooks/graph/lifecycle'], webhookErrors(log));
+  router.use(['/webhooks/graph', '/webhooks/graph/lifecycle'], webhookErrors(rejections));
   return router;
 }
 
@@ -169,15 +172,15 @@ function safeDecode(value: string): string | undefined {
 }
 
 /** Body-parser failures answered here so their details (and the body) never reach a generic error handler. */
-function webhookErrors(log: Logger) {
-  return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
+function webhookErrors(rejections: RejectionLog) {
+  return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
     const status =
       typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : 500;
     if (res.headersSent || !(status >= 400 && status < 500)) {
       next(error);
       return;
     }
-    log.warn({ status }, 'refused a Graph webhook request');
+    rejections.record('bad-request', { path: req.path });
     res.status(status).json({ error: status === 413 ? 'payload too large' : 'bad request' });
   };
 }

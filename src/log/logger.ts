@@ -11,6 +11,14 @@ export function withLogContext<T>(fields: Record<string, string>, fn: () => T): 
 }
 
 /**
+ * Runs `fn` outside any log context: background work it starts (timers, the worker woken by a request) logs
+ * under its own fields, not under the request that happened to wake it.
+ */
+export function outsideLogContext<T>(fn: () => T): T {
+  return context.exit(fn);
+}
+
+/**
  * Paths that must never be logged: tokens, secrets, clientState, SQL credentials and mail bodies.
  * Code logs ids, addresses and decisions, never bodies; this is the safety net.
  */
@@ -52,7 +60,9 @@ export function createLogger(options: { level: string; destination?: Destination
       level: options.level,
       base: { service: 'email-connector' },
       redact: { paths: redactedPaths, censor: '[redacted]' },
-      mixin: () => context.getStore() ?? {},
+      // A copy: pino merges each line's own fields into the object the mixin returns, and the context
+      // object must not collect them (every later line in the context would repeat them).
+      mixin: () => ({ ...context.getStore() }),
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),

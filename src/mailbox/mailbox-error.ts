@@ -5,7 +5,7 @@ export type MailboxErrorKind = 'not-found' | 'throttled' | 'transient' | 'forbid
 export class MailboxError extends Error {
   override name = 'MailboxError';
   readonly kind: MailboxErrorKind;
-  /** For `throttled`: how long the mailbox asked us to wait, in ms. */
+  /** How long the mailbox asked us to wait (Retry-After on a 429 or 503), in ms; null when it did not say. */
   readonly retryAfterMs: number | null;
 
   constructor(

@@ -22,14 +22,25 @@ export interface ComposeMailSpec {
   date?: Date;
 }
 
+/**
+ * Header text that came from a mail or a caller: control characters (a NUL, a bare CR or LF) and the
+ * invisible direction overrides used to disguise text become spaces, so no header carries them.
+ */
+export function headerText(value: string): string {
+  return value.replace(/[\p{Cc}\u202A-\u202E\u2066-\u2069]+/gu, ' ');
+}
+
 /** Builds a complete MIME message with nodemailer's composer. */
 export async function composeMail(spec: ComposeMailSpec): Promise<Buffer> {
-  const attachments = (spec.attachments ?? []).map((attachment) => ({ ...attachment }));
+  const attachments = (spec.attachments ?? []).map((attachment) => ({
+    ...attachment,
+    filename: headerText(attachment.filename),
+  }));
   const all: { filename: string; content: Buffer; contentType: string; contentDisposition?: 'attachment' }[] =
     [...attachments];
   if (spec.original) {
     all.push({
-      filename: spec.original.filename,
+      filename: headerText(spec.original.filename),
       content: spec.original.raw,
       contentType: 'message/rfc822',
       contentDisposition: 'attachment',
@@ -41,13 +52,15 @@ export async function composeMail(spec: ComposeMailSpec): Promise<Buffer> {
     cc: spec.cc,
     bcc: spec.bcc,
     replyTo: spec.replyTo,
-    subject: spec.subject,
+    subject: headerText(spec.subject),
     text: spec.text,
     html: spec.html,
     messageId: `<${spec.messageId}>`,
     inReplyTo: spec.inReplyTo ? `<${spec.inReplyTo}>` : undefined,
     references: spec.references?.map((id) => `<${id}>`),
-    headers: spec.headers,
+    headers: spec.headers
+      ? Object.fromEntries(Object.entries(spec.headers).map(([name, value]) => [name, headerText(value)]))
+      : undefined,
     attachments: all,
     date: spec.date ?? new Date(),
   });

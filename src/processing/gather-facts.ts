@@ -5,11 +5,16 @@ import { domainOf } from '../domain/addresses.ts';
 import { classifyMachineMail } from '../domain/auto-generated.ts';
 import { detectAutomatedMail, subjectCandidates, type AccountLookup } from '../domain/automated-rules.ts';
 import { findTicketTags } from '../domain/ticket-tag.ts';
+import { autoReplyRecipient } from '../domain/auto-reply.ts';
+import { authenticateStaffSender } from '../domain/staff-authentication.ts';
 import type { CrmStore } from '../crm/crm-store.ts';
 import type { ProcessingSettings } from './processing-settings.ts';
 import { findReferenceTokens } from './thread-reference.ts';
 
 const hourMs = 3_600_000;
+
+/** Mail the connector sends on its own in answer to a mail: the global hourly cap counts these. */
+export const autoReplyKinds = ['acknowledgment', 'api-response'] as const;
 
 /** Tries one account lookup of an automated-email rule. */
 async function lookupAccounts(
@@ -131,10 +136,14 @@ export async function gatherFacts(
       active: true,
     };
   }
-  const replyTarget = email.replyTo[0]?.address ?? sender;
+  const staffAuthentication =
+    employee?.active && sender ? authenticateStaffSender(email.headers, sender, settings.staffTrust) : null;
+  const hourAgo = new Date(now.getTime() - hourMs);
+  const replyTarget = autoReplyRecipient(email);
   const recentAutoReplies = replyTarget
-    ? await store.countAutoRepliesSince(replyTarget, new Date(now.getTime() - hourMs))
+    ? await store.countOutgoingSince({ kinds: ['acknowledgment'], recipient: replyTarget, since: hourAgo })
     : 0;
+  const recentAutoRepliesAll = await store.countOutgoingSince({ kinds: autoReplyKinds, since: hourAgo });
 
   return {
     machine,
@@ -143,8 +152,10 @@ export async function gatherFacts(
     taggedTicket,
     threadTicket,
     employee,
+    staffAuthentication,
     addressMatches,
     domainMatches,
     recentAutoReplies,
+    recentAutoRepliesAll,
   };
 }

@@ -1,10 +1,10 @@
 import type { CrmStore, IntakeItem } from '../crm/crm-store.ts';
-import type { Logger } from '../log/logger.ts';
+import { outsideLogContext, type Logger } from '../log/logger.ts';
 import type { Mailbox } from '../mailbox/mailbox.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
-import { messageKey } from '../domain/email.ts';
+import { messageKey, rawKey } from './message-key.ts';
 import type { OutboxSender } from './outbox-sender.ts';
-import { commitFailure, processMessage, rawKey, type ProcessDeps } from './process-message.ts';
+import { commitFailure, processMessage, type ProcessDeps } from './process-message.ts';
 import { parseEmail } from './parse-email.ts';
 
 export interface IntakeWorkerOptions {
@@ -107,7 +107,8 @@ export class IntakeWorker {
 
   #schedule(delayMs: number): void {
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#tick(), delayMs);
+    // Woken by a webhook request: the pass it starts is not part of that request.
+    this.#timer = outsideLogContext(() => setTimeout(() => this.#tick(), delayMs));
     this.#timer.unref?.();
   }
 

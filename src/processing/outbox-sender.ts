@@ -7,22 +7,40 @@ import { withOriginal } from './original-placeholder.ts';
 /** Attempts before a mail is given up (kept in the outbox with state `failed`, visible to operators). */
 const maxSendAttempts = 20;
 
+export interface OutboxSenderOptions {
+  /** The clock; default the system clock. */
+  now?: () => Date;
+  /** Wait after a mail's first refused attempt, doubled after each further one; default 2 s. */
+  retryBaseMs?: number;
+  /** Ceiling of that doubling; default 10 minutes. A longer Retry-After from the mailbox still wins. */
+  maxRetryDelayMs?: number;
+}
+
 /**
  * Sends what the outbox holds, in order, one flush at a time per process. A mail is marked sent right
  * after the mailbox accepts it; a crash between the two sends that one mail again on restart (at most
- * one duplicate per crash). A mail the mailbox refuses is tried again on the next flush.
+ * one duplicate per crash). A mail the mailbox refuses is tried again no sooner than the mailbox asked
+ * (Retry-After) nor than its exponential backoff; the time is stored with the mail.
  */
 export class OutboxSender {
   readonly #store: CrmStore;
   readonly #mailbox: Mailbox;
   readonly #logger: Logger;
+  readonly #now: () => Date;
+  readonly #retryBaseMs: number;
+  readonly #maxRetryDelayMs: number;
   #running: Promise<number> | null = null;
   #again = false;
+  /** After a refused mail nothing is sent before its retry time, so later mails do not overtake it. */
+  #pausedUntil = 0;
 
-  constructor(store: CrmStore, mailbox: Mailbox, logger: Logger) {
+  constructor(store: CrmStore, mailbox: Mailbox, logger: Logger, options: OutboxSenderOptions = {}) {
     this.#store = store;
     this.#mailbox = mailbox;
     this.#logger = logger;
+    this.#now = options.now ?? (() => new Date());
+    this.#retryBaseMs = options.retryBaseMs ?? 2_000;
+    this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 10 * 60_000;
   }
 
   /** Sends pending mail; concurrent calls share one flush (and ask for another pass after it). */
@@ -49,7 +67,9 @@ export class OutboxSender {
   async #flushOnce(): Promise<number> {
     let sent = 0;
     for (;;) {
-      const batch = await this.#store.listPendingMail(20);
+      const now = this.#now();
+      if (now.getTime() < this.#pausedUntil) return sent;
+      const batch = await this.#store.listPendingMail(20, now);
       if (batch.length === 0) return sent;
       for (const mail of batch) {
         try {
@@ -57,28 +77,40 @@ export class OutboxSender {
             ? withOriginal(mail.mime, mail.original.documentId, mail.original.raw)
             : mail.mime;
           await this.#mailbox.send(mime, { outboxId: mail.id });
-          await this.#store.markMailSent(mail.id, new Date());
+          await this.#store.markMailSent(mail.id, this.#now());
           sent += 1;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           const final =
             (error instanceof MailboxError && !error.retryable) || mail.attempts + 1 >= maxSendAttempts;
-          await this.#store.markMailFailed(mail.id, message, final);
+          const retryAt = final
+            ? null
+            : new Date(this.#now().getTime() + this.#retryDelayMs(mail.attempts + 1, error));
+          await this.#store.markMailFailed(mail.id, message, { final, retryAt });
           this.#logger[final ? 'error' : 'warn'](
             {
               outboxId: mail.id,
               kind: mail.kind,
               attempts: mail.attempts + 1,
+              ...(retryAt ? { retryAt: retryAt.toISOString() } : {}),
               err: { name: (error as Error).name, message },
             },
             final
               ? 'sending failed for good; the mail stays in the outbox as failed'
               : 'sending failed; will retry',
           );
-          if (final) continue;
+          if (!retryAt) continue;
+          this.#pausedUntil = retryAt.getTime();
           return sent; // the mailbox is unavailable: stop this pass, keep order
         }
       }
     }
+  }
+
+  /** Exponential in the failed attempts so far, capped, and never shorter than the mailbox's Retry-After. */
+  #retryDelayMs(failures: number, error: unknown): number {
+    const backoff = Math.min(this.#retryBaseMs * 2 ** Math.min(failures - 1, 30), this.#maxRetryDelayMs);
+    const retryAfterMs = error instanceof MailboxError ? (error.retryAfterMs ?? 0) : 0;
+    return Math.max(backoff, retryAfterMs);
   }
 }

@@ -2,7 +2,7 @@ import type { ParsedEmail } from '../domain/email.ts';
 import type { Ticket } from '../domain/crm.ts';
 import { findTicketTags, formatTicketTag } from '../domain/ticket-tag.ts';
 import type { NewOutgoingMail } from '../crm/crm-store.ts';
-import { composeMail } from './compose-mail.ts';
+import { composeMail, headerText } from './compose-mail.ts';
 import type { ProcessingSettings } from './processing-settings.ts';
 import { newMessageId, newReferenceToken } from './thread-reference.ts';
 import { originalPlaceholder } from './original-placeholder.ts';
@@ -50,7 +50,7 @@ export async function composeForward(
     note.ticket && findTicketTags(subjectOriginal, settings.ticketTag).includes(note.ticket.number);
   const ticketTag =
     note.ticket && !tagged ? `${formatTicketTag(note.ticket.number, settings.ticketTag)} ` : '';
-  const subject = `[Email Connector] ${note.title}: ${ticketTag}${subjectOriginal}`.slice(0, 250);
+  const subject = headerText(`[Email Connector] ${note.title}: ${ticketTag}${subjectOriginal}`).slice(0, 250);
   const lines = [
     `${note.title}.`,
     '',
@@ -88,6 +88,50 @@ export async function composeForward(
     ticketId: note.ticket?.id ?? null,
     mime,
     originalDocumentId: raw && filedAs ? filedAs : null,
+    aboutSender: email?.from?.address ?? null,
+  };
+}
+
+/**
+ * The one notice an hour that replaces the forwards about a sender who floods the support address: the mails
+ * themselves are recorded (outcomes flagged `forward-suppressed:flood`) and stay filed or in the mailbox.
+ */
+export async function composeFloodNotice(
+  sender: string,
+  forwardedThisHour: number,
+  settings: ProcessingSettings,
+  newId: () => string,
+): Promise<NewOutgoingMail> {
+  const messageId = newMessageId(settings.supportAddress);
+  const subject = headerText(`[Email Connector] Flood from ${sender}: forwards paused for an hour`).slice(
+    0,
+    250,
+  );
+  const text = [
+    `${forwardedThisHour} mails from ${sender} were forwarded in the last hour (FORWARD_LIMIT_PER_SENDER_PER_HOUR=${settings.forwardLimitPerSender}).`,
+    '',
+    'Further mail from this sender is still processed and recorded, but not forwarded one by one until the hour',
+    'has passed: see the outcomes flagged forward-suppressed:flood, and the messages in the mailbox or filed',
+    'under their tickets. Nothing is deleted.',
+  ].join('\n');
+  const mime = await composeMail({
+    from: settings.supportAddress,
+    to: [settings.internalSupportAddress],
+    subject,
+    text,
+    messageId,
+    headers: { 'Auto-Submitted': 'auto-generated', 'X-Email-Connector': 'notice' },
+  });
+  return {
+    id: newId(),
+    kind: 'notice',
+    to: [settings.internalSupportAddress],
+    subject,
+    messageId,
+    referenceToken: null,
+    ticketId: null,
+    mime,
+    aboutSender: sender,
   };
 }
 
@@ -115,7 +159,7 @@ export async function composeAcknowledgment(
     accountName,
     senderName: email.from?.name || email.from?.address || '',
   };
-  let subject = fillTemplate(settings.acknowledgment.subjectTemplate, values).trim();
+  let subject = headerText(fillTemplate(settings.acknowledgment.subjectTemplate, values)).trim();
   // Threading depends on the tag: a template without it still gets it.
   if (!subject.includes(ticketTag)) subject = `${ticketTag} ${subject}`;
   const body = fillTemplate(settings.acknowledgment.bodyTemplate, values);

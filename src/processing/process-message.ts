@@ -1,8 +1,8 @@
 import type { ParsedEmail } from '../domain/email.ts';
-import { messageKey } from '../domain/email.ts';
 import type { Decision } from '../domain/decision.ts';
 import { decide } from '../domain/decision.ts';
 import { detectAutomatedMail } from '../domain/automated-rules.ts';
+import { autoReplyRecipient } from '../domain/auto-reply.ts';
 import type {
   CrmStore,
   NewDocument,
@@ -13,10 +13,10 @@ import type {
 } from '../crm/crm-store.ts';
 import type { Logger } from '../log/logger.ts';
 import { gatherFacts } from './gather-facts.ts';
-import { composeAcknowledgment, composeForward } from './outgoing-mail.ts';
+import { composeAcknowledgment, composeFloodNotice, composeForward } from './outgoing-mail.ts';
 import { MessageParseError, parseEmail } from './parse-email.ts';
 import type { ProcessingSettings } from './processing-settings.ts';
-import { createHash } from 'node:crypto';
+import { messageKey, rawKey } from './message-key.ts';
 
 /** What the XML API step (DESIGN §4) returns for a mail that is an API call. */
 export interface ApiHandling {
@@ -117,17 +117,16 @@ function draftOutcome(
     details: null,
     ...fields,
     forwardedTo: [
-      ...new Set(outgoing.filter((mail) => mail.to.includes(internalSupport)).flatMap((mail) => mail.to)),
+      ...new Set(
+        outgoing
+          .filter((mail) => mail.kind === 'forward' && mail.to.includes(internalSupport))
+          .flatMap((mail) => mail.to),
+      ),
     ],
     sent: outgoing
-      .filter((mail) => !mail.to.includes(internalSupport))
+      .filter((mail) => !(mail.kind === 'forward' && mail.to.includes(internalSupport)))
       .map((mail) => ({ to: mail.to, subject: mail.subject, kind: mail.kind })),
   };
-}
-
-/** The key of a message that could not be read: its bytes are all there is. */
-export function rawKey(raw: Buffer): string {
-  return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
 }
 
 /**
@@ -174,11 +173,25 @@ export async function processMessage(
     });
   }
 
+  const reuse = await messageIdReuse(email, key, store);
+
   // Step 1 (automated-email rules) comes before step 2: a detected alert is never an API call.
   const detectedByRule = detectAutomatedMail(settings.rules, email.from, email.subject) !== null;
   if (settings.xmlApi.enabled && deps.xmlApi && !detectedByRule) {
     const api = await deps.xmlApi(email, key, settings);
     if (api) {
+      const flags = reuse ? [reuse.flag] : [];
+      const outgoing: NewOutgoingMail[] = [];
+      for (const mail of api.outgoing) {
+        // A refused transaction's forward counts against the sender's flood limit like any other.
+        const limited =
+          mail.kind === 'forward' ? await forwardWithinLimit(email, async () => mail, deps) : null;
+        if (!limited) outgoing.push(mail);
+        else {
+          if (limited.mail) outgoing.push(limited.mail);
+          if (limited.flag && !flags.includes(limited.flag)) flags.push(limited.flag);
+        }
+      }
       const outcome = draftOutcome(
         key,
         source,
@@ -190,25 +203,83 @@ export async function processMessage(
           ticketNumber: api.ticketNumber,
           accountId: api.accountId,
           details: api.details,
+          flags,
         },
-        api.outgoing,
+        outgoing,
         settings.internalSupportAddress,
       );
       return store.commitProcessing({
         outcome,
         ticket: null,
         documents: [],
-        outgoing: api.outgoing,
+        outgoing,
         intakeId: source.intakeId,
       });
     }
   }
 
   const facts = await gatherFacts(email, store, settings, now);
-  const decision = withReadingProblems(decide(facts, settings.decision), email.problems);
+  const decision = withMessageIdReuse(
+    withReadingProblems(decide(facts, settings.decision), email.problems),
+    reuse,
+  );
   const commit = await planCommit(email, key, decision, source, deps);
   deps.logger.debug({ key, action: decision.action, code: decision.code }, 'decided');
   return store.commitProcessing(commit);
+}
+
+/**
+ * Another message already came with this Message-ID but other content or sender: processed on its own (a stranger
+ * cannot pre-empt a genuine mail by sending first with its Message-ID), and flagged so a person can look.
+ */
+async function messageIdReuse(
+  email: ParsedEmail,
+  key: string,
+  store: ProcessDeps['store'],
+): Promise<{ flag: string; reason: string } | null> {
+  if (!email.messageId) return null;
+  const earlier = (await store.findOutcomesByMessageId(email.messageId, 5)).filter((o) => o.key !== key);
+  if (earlier.length === 0) return null;
+  const first = earlier[0]!;
+  return {
+    flag: 'message-id-reused',
+    reason: `its Message-ID was seen before on a different message (from ${first.from ?? 'unknown'}, ${first.action}${first.ticketNumber ? ` ticket ${first.ticketNumber}` : ''})`,
+  };
+}
+
+function withMessageIdReuse(decision: Decision, reuse: { flag: string; reason: string } | null): Decision {
+  if (!reuse) return decision;
+  return {
+    ...decision,
+    reason: `${decision.reason}; ${reuse.reason}`,
+    flags: [...decision.flags, reuse.flag],
+  };
+}
+
+const hourMs = 3_600_000;
+
+/**
+ * A forward to internal support, unless the sender has had FORWARD_LIMIT_PER_SENDER_PER_HOUR forwards in the last
+ * hour: then the first mail over the limit brings one notice, and the rest of the hour's mail is recorded (and kept
+ * in the mailbox or filed) but not forwarded one by one, so a flood cannot bury the helpdesk.
+ */
+async function forwardWithinLimit(
+  email: ParsedEmail | null,
+  forward: () => Promise<NewOutgoingMail>,
+  deps: ProcessDeps,
+): Promise<{ mail: NewOutgoingMail | null; flag: string | null }> {
+  const sender = email?.from?.address;
+  if (!sender) return { mail: await forward(), flag: null };
+  const since = new Date(deps.now().getTime() - hourMs);
+  const count = (kind: 'forward' | 'notice') =>
+    deps.store.countOutgoingSince({ kinds: [kind], aboutSender: sender, since });
+  const limit = deps.settings.forwardLimitPerSender;
+  const forwarded = await count('forward');
+  if (forwarded < limit) return { mail: await forward(), flag: null };
+  const flag = 'forward-suppressed:flood';
+  if ((await count('notice')) > 0) return { mail: null, flag };
+  const notice = await composeFloodNotice(sender, forwarded, deps.settings, deps.newId);
+  return { mail: notice, flag };
 }
 
 async function planCommit(
@@ -225,6 +296,7 @@ async function planCommit(
   const documents: NewDocument[] = [];
   let ticketNumber: string | null = null;
   let accountId: string | null = null;
+  const flags = [...decision.flags];
 
   switch (decision.action) {
     case 'ticket-created': {
@@ -245,7 +317,7 @@ async function planCommit(
       accountId = decision.accountId;
       documents.push(documentFor(email, ticket.id, ticket.accountId, newId(), now));
       if (decision.acknowledge) {
-        const recipient = email.replyTo[0]?.address ?? email.from?.address;
+        const recipient = autoReplyRecipient(email);
         if (recipient && recipient !== settings.supportAddress) {
           const asTicket = { ...ticket, createdAt: now.toISOString(), updatedAt: now.toISOString() };
           outgoing.push(
@@ -268,33 +340,46 @@ async function planCommit(
       const document = documentFor(email, decision.ticket.id, decision.ticket.accountId, newId(), now);
       documents.push(document);
       if (decision.forward) {
-        const title = decision.flags.includes('unrelated-sender')
-          ? 'Reply from an unrelated sender filed'
-          : 'Customer reply filed';
-        outgoing.push(
-          await composeForward(
-            email,
-            email.raw,
-            { title, reason: decision.reason, ticket: decision.ticket, flags: decision.flags },
-            settings,
-            newId,
-            document.id,
-          ),
+        const title = decision.flags.includes('unauthenticated-staff')
+          ? 'Reply from an unauthenticated staff address filed'
+          : decision.flags.includes('unrelated-sender')
+            ? 'Reply from an unrelated sender filed'
+            : 'Customer reply filed';
+        const limited = await forwardWithinLimit(
+          email,
+          () =>
+            composeForward(
+              email,
+              email.raw,
+              { title, reason: decision.reason, ticket: decision.ticket, flags: decision.flags },
+              settings,
+              newId,
+              document.id,
+            ),
+          deps,
         );
+        if (limited.mail) outgoing.push(limited.mail);
+        if (limited.flag) flags.push(limited.flag);
       }
       break;
     }
-    case 'forwarded':
-      outgoing.push(
-        await composeForward(
-          email,
-          email.raw,
-          { title: 'Forwarded', reason: decision.reason, flags: decision.flags },
-          settings,
-          newId,
-        ),
+    case 'forwarded': {
+      const limited = await forwardWithinLimit(
+        email,
+        () =>
+          composeForward(
+            email,
+            email.raw,
+            { title: 'Forwarded', reason: decision.reason, flags: decision.flags },
+            settings,
+            newId,
+          ),
+        deps,
       );
+      if (limited.mail) outgoing.push(limited.mail);
+      if (limited.flag) flags.push(limited.flag);
       break;
+    }
     case 'ignored':
       break;
   }
@@ -308,7 +393,7 @@ async function planCommit(
       reason: decision.reason,
       ticketNumber,
       accountId,
-      flags: decision.flags,
+      flags,
     },
     outgoing,
     settings.internalSupportAddress,
@@ -332,14 +417,22 @@ export async function commitFailure(
     title: 'Processing failed',
     reason: `${failure.reason}${failure.attachOriginal ? '' : ` — the original stays in the mailbox (${source.label})`}`,
   };
-  outgoing.push(
-    await composeForward(email, failure.attachOriginal ? raw : null, note, deps.settings, deps.newId),
+  const limited = await forwardWithinLimit(
+    email,
+    () => composeForward(email, failure.attachOriginal ? raw : null, note, deps.settings, deps.newId),
+    deps,
   );
+  if (limited.mail) outgoing.push(limited.mail);
   const outcome = draftOutcome(
     key,
     source,
     email,
-    { action: 'failed', code: failure.code, reason: failure.reason },
+    {
+      action: 'failed',
+      code: failure.code,
+      reason: failure.reason,
+      flags: limited.flag ? [limited.flag] : [],
+    },
     outgoing,
     deps.settings.internalSupportAddress,
   );

@@ -11,11 +11,19 @@ export interface ProcessingSettings {
   rules: readonly AutomatedRule[];
   acknowledgment: { subjectTemplate: string; bodyTemplate: string };
   maxMessageBytes: number;
+  /** Automatic replies of every kind per hour (acknowledgments and XML API responses together). */
+  autoReplyGlobalLimit: number;
+  /** Forwards about one sender per hour before one notice replaces them. */
+  forwardLimitPerSender: number;
+  /** What proves a staff sender genuine: Exchange Online's stamps, or nothing (the From header is believed). */
+  staffTrust: 'exchange' | 'none';
   xmlApi: {
     enabled: boolean;
     password: string | null;
     sendResponses: boolean;
     responseBcc: string | null;
+    /** Responses per recipient per hour. */
+    responseLimitPerRecipient: number;
   };
 }
 

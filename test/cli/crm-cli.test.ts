@@ -59,6 +59,23 @@ describe('email-connector crm import / ticket', () => {
     expect(after.stdout).toMatch(/accounts 1 \(\+0\)/);
   });
 
+  it('rejects tickets 5 and 0005 in one file, naming both, and imports nothing', async () => {
+    const twice = structuredClone(exampleImport) as { tickets: Record<string, unknown>[] };
+    twice.tickets = [
+      { id: 'T-A', number: '5', accountId: 'ACME', subject: 'Printer' },
+      { id: 'T-B', number: '0005', accountId: 'ACME', subject: 'Scanner' },
+    ];
+    writeFileSync(join(dir, 'twice.json'), JSON.stringify(twice));
+    const failed = await cli('crm', 'import', 'twice.json');
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain(
+      'tickets[1] (id "T-B", number "0005").number: the same ticket number as tickets[0] (id "T-A", number "5")',
+    );
+    expect(failed.stderr).toMatch(/nothing was imported/);
+    const after = await cli('crm', 'import', 'crm.json');
+    expect(after.stdout).toMatch(/accounts 1 \(\+1\)/);
+  });
+
   it('fails with a clear message for an unknown ticket number', async () => {
     await cli('crm', 'import', 'crm.json');
     const missing = await cli('ticket', '0000099', '--json');

@@ -77,6 +77,29 @@ describe('configuration', () => {
     ).toThrow(/INTERNAL_SUPPORT_ADDRESS/);
   });
 
+  it('refuses to enable the XML API without a password, naming XML_API_PASSWORD and the opt-in', () => {
+    expect(() => loadConfig({ XML_API_ENABLED: 'true' })).toThrow(
+      /XML_API_PASSWORD: required when XML_API_ENABLED=true[\s\S]*XML_API_ALLOW_NO_PASSWORD=true/,
+    );
+    expect(() => loadConfig({ XML_API_ENABLED: 'true', XML_API_ALLOW_NO_PASSWORD: 'false' })).toThrow(
+      /XML_API_PASSWORD/,
+    );
+  });
+
+  it('enables the XML API with a password, or without one only by the explicit opt-in', () => {
+    expect(loadConfig({ XML_API_ENABLED: 'true', XML_API_PASSWORD: 'hunter2' })).toMatchObject({
+      XML_API_ENABLED: true,
+      XML_API_PASSWORD: 'hunter2',
+      XML_API_ALLOW_NO_PASSWORD: false,
+    });
+    expect(loadConfig({ XML_API_ENABLED: 'true', XML_API_ALLOW_NO_PASSWORD: 'true' })).toMatchObject({
+      XML_API_ENABLED: true,
+      XML_API_PASSWORD: null,
+    });
+    // Off, the API needs neither.
+    expect(loadConfig({}).XML_API_ENABLED).toBe(false);
+  });
+
   it('never shows secret values when described for logs or errors', () => {
     const config = loadConfig({ XML_API_PASSWORD: 'hunter2', GRAPH_CLIENT_STATE: 's3cr3t-state' });
     const shown = JSON.stringify(describeConfig(config));

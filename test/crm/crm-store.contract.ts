@@ -236,8 +236,14 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
         { filename: 'photo.jpg', contentType: 'image/jpeg', size: 3 },
       ]);
       expect((await store.readDocumentRaw('D1'))?.toString()).toBe('raw mime');
-      expect(await store.listPendingMail(10)).toHaveLength(1);
-      expect(await store.countAutoRepliesSince('JANE@acme.example', new Date(Date.now() - 60_000))).toBe(1);
+      expect(await store.listPendingMail(10, new Date())).toHaveLength(1);
+      expect(
+        await store.countOutgoingSince({
+          kinds: ['acknowledgment'],
+          recipient: 'JANE@acme.example',
+          since: new Date(Date.now() - 60_000),
+        }),
+      ).toBe(1);
       expect((await store.findTicketByThread(['ack1@msp.example'], []))?.ticket.id).toBe('T1');
       expect((await store.findTicketByThread(['a@b'], []))?.via).toBe('message-id');
       expect((await store.findTicketByThread([], ['ECR-00000000000000000001']))?.via).toBe('reference-token');
@@ -278,7 +284,7 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
         ],
       });
       await store.commitProcessing(commit);
-      const [pending] = await store.listPendingMail(10);
+      const [pending] = await store.listPendingMail(10, new Date());
       expect(pending!.mime.toString()).toBe('note + placeholder');
       expect(pending!.original?.documentId).toBe('D5');
       expect(pending!.original?.raw.toString()).toBe('the original, byte for byte\r\n');
@@ -319,7 +325,7 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       await expect(store.commitProcessing(commit)).rejects.toThrow();
       expect(await store.counts()).toEqual(before);
       expect(await store.findOutcome('mid:broken@x')).toBeNull();
-      expect(await store.listPendingMail(10)).toEqual([]);
+      expect(await store.listPendingMail(10, new Date())).toEqual([]);
     });
 
     it('lets a successful outcome supersede a failed one for the same message', async () => {
@@ -344,12 +350,12 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
         mime: Buffer.from(id),
       });
       await store.commitProcessing(commitFor('mid:o@x', { outgoing: [mail('A'), mail('B')] }));
-      expect((await store.listPendingMail(10)).map((m) => m.id)).toEqual(['A', 'B']);
+      expect((await store.listPendingMail(10, new Date())).map((m) => m.id)).toEqual(['A', 'B']);
       await store.markMailSent('A', new Date());
-      await store.markMailFailed('B', 'refused', false);
-      expect(await store.listPendingMail(10)).toMatchObject([{ id: 'B', attempts: 1 }]);
-      await store.markMailFailed('B', 'refused', true);
-      expect(await store.listPendingMail(10)).toEqual([]);
+      await store.markMailFailed('B', 'refused', { final: false });
+      expect(await store.listPendingMail(10, new Date())).toMatchObject([{ id: 'B', attempts: 1 }]);
+      await store.markMailFailed('B', 'refused', { final: true });
+      expect(await store.listPendingMail(10, new Date())).toEqual([]);
     });
 
     it('enqueues a mailbox message once, however often it is announced', async () => {

@@ -89,7 +89,9 @@ function facts(changes: Partial<DecisionFacts> = {}): DecisionFacts {
     employee: null,
     addressMatches: [],
     domainMatches: [],
+    staffAuthentication: null,
     recentAutoReplies: 0,
+    recentAutoRepliesAll: 0,
     ...changes,
   };
 }
@@ -99,6 +101,7 @@ const settings: DecisionSettings = {
   bulkMailOpensTicket: true,
   unthreadedMachineMail: 'ignore',
   autoReplyLimit: 5,
+  autoReplyGlobalLimit: 100,
 };
 
 interface Row {
@@ -198,6 +201,33 @@ const table: Row[] = [
     forward: false,
     ticketNumber: '0000042',
     flags: [],
+  },
+  {
+    behaviour: 'an active employee whose mail Exchange authenticated is filed without a forward',
+    facts: facts({
+      taggedNumbers: ['0000042'],
+      taggedTicket: ticket42,
+      employee: tom,
+      staffAuthentication: { genuine: true, evidence: 'sent from inside the tenant' },
+    }),
+    action: 'filed',
+    code: 'employee-reply',
+    forward: false,
+    flags: [],
+  },
+  {
+    behaviour: 'mail claiming an active employee without proof is filed, forwarded and flagged',
+    facts: facts({
+      taggedNumbers: ['0000042'],
+      taggedTicket: ticket42,
+      employee: tom,
+      staffAuthentication: { genuine: false, evidence: 'dmarc=fail' },
+    }),
+    action: 'filed',
+    code: 'unauthenticated-staff-reply',
+    forward: true,
+    flags: ['unauthenticated-staff'],
+    reasonContains: ['claiming to be active employee', 'dmarc=fail'],
   },
   {
     behaviour: 'the customer on a tagged ticket is filed and forwarded',
@@ -394,6 +424,14 @@ const table: Row[] = [
     code: 'new-mail-address',
     acknowledge: false,
     flags: ['no-ack:rate-limited'],
+  },
+  {
+    behaviour: 'no acknowledgment once all automatic replies reached the global hourly cap',
+    facts: facts({ addressMatches: [byContact], recentAutoRepliesAll: 100 }),
+    action: 'ticket-created',
+    code: 'new-mail-address',
+    acknowledge: false,
+    flags: ['no-ack:global-limit'],
   },
   {
     behaviour: 'an acknowledgment while the recipient is under the hourly limit',

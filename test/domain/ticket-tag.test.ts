@@ -21,6 +21,9 @@ describe('findTicketTags', () => {
     ['without brackets', 'Antw: Ticket#0000042 printer', ['0000042']],
     ['without leading zeros', 'RE: [Ticket#42] Printer', ['0000042']],
     ['with extra leading zeros', 'RE: [Ticket#000000042] Printer', ['0000042']],
+    ['grown past the width', 'RE: [Ticket#10000000] Printer', ['10000000']],
+    ['grown past the width, without brackets', 'RE: Ticket#10000000 Printer', ['10000000']],
+    ['of sixteen digits', 'RE: [Ticket#1000000000000000] Printer', ['1000000000000000']],
     [
       'several tags, in order, without repeats',
       '[Ticket#0000107] FW: [Ticket#42] [ticket#0000042]',

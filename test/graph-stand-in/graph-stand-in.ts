@@ -21,6 +21,10 @@ export interface RecordedRequest {
   status: number;
   /** The mailbox the request was about, if any (lower case). */
   mailbox: string | null;
+  /** When it arrived (epoch ms, the system clock): throttling tests compare it with Retry-After. */
+  at: number;
+  /** When it was answered (epoch ms), or null while it is open. */
+  answeredAt: number | null;
 }
 
 export interface FaultRule {
@@ -282,6 +286,7 @@ export class GraphStandIn {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = Date.now();
     const url = new URL(req.url ?? '/', `https://127.0.0.1:${this.#port}`);
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (segments[0] === 'v1.0') segments.shift();
@@ -289,6 +294,8 @@ export class GraphStandIn {
     const mailbox = segments[0] === 'users' && segments[1] ? segments[1].toLowerCase() : null;
     const body = await readBody(req);
     const record: RecordedRequest = {
+      at: arrivedAt,
+      answeredAt: null,
       method: req.method ?? 'GET',
       path,
       query: Object.fromEntries(url.searchParams),
@@ -305,7 +312,10 @@ export class GraphStandIn {
     this.#inFlight.set(key, inFlight);
     this.maxConcurrent.set(key, Math.max(inFlight, this.maxConcurrent.get(key) ?? 0));
     res.on('close', () => this.#inFlight.set(key, (this.#inFlight.get(key) ?? 1) - 1));
-    res.on('finish', () => (record.status = res.statusCode));
+    res.on('finish', () => {
+      record.status = res.statusCode;
+      record.answeredAt = Date.now();
+    });
 
     if (this.#options.latencyMs) await delay(this.#options.latencyMs);
     if (!record.authorized)

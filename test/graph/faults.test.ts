@@ -53,7 +53,8 @@ describe('the service built by createApp on Microsoft Graph, under faults', () =
       if (inFolder('Processed') < ids.length) return false;
       const open =
         (await store.listIntake('pending', 1)).length + (await store.listIntake('claimed', 1)).length;
-      if (open > 0 || (await store.listPendingMail(1)).length > 0) return false;
+      // Any mail still pending, due now or waiting for its retry time.
+      if (open > 0 || (await store.nextMailAttemptAt()) !== null) return false;
       return (await store.listUnsettledIntake(farFuture(), 1)).length === 0;
     }, 40_000);
     const outcomes = await store.listOutcomes({ limit: 1000 });

@@ -4,6 +4,7 @@ import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
 import { createGraphWebhookRouter, type LifecycleEvent } from '../../src/http/graph-webhook.ts';
+import { RejectionLog } from '../../src/http/rejection-log.ts';
 import { capturedLogger, clientState } from './helpers.ts';
 
 const subscriptionId = '7f9d1c2e-0000-4000-8000-000000000001';
@@ -27,6 +28,7 @@ describe('Graph webhook router', () => {
   let lines: string[];
   let lifecycle: { event: LifecycleEvent; subscriptionId: string }[];
   let notified: { valid: number; created: number }[];
+  let rejections: RejectionLog;
 
   beforeEach(async () => {
     store = SqliteCrmStore.open({ path: ':memory:' });
@@ -34,6 +36,7 @@ describe('Graph webhook router', () => {
     lines = captured.lines;
     lifecycle = [];
     notified = [];
+    rejections = new RejectionLog(captured.logger);
     const app = express();
     app.use(
       createGraphWebhookRouter({
@@ -43,6 +46,7 @@ describe('Graph webhook router', () => {
         isKnownSubscription: (id) => id === subscriptionId,
         onLifecycle: (event, id) => lifecycle.push({ event, subscriptionId: id }),
         onNotified: (info) => notified.push(info),
+        rejections,
       }),
     );
     server = app.listen(0, '127.0.0.1');
@@ -50,6 +54,7 @@ describe('Graph webhook router', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/graph`;
   });
   afterEach(async () => {
+    rejections.stop();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await store.close();
@@ -95,6 +100,8 @@ describe('Graph webhook router', () => {
     const missing = await postJson({ value: [item('AAMkF3', { clientState: undefined })] });
     expect(missing.status).toBe(403);
     expect(await store.listIntake('pending', 10)).toEqual([]);
+    // The first rejection is logged at once, the others are counted (see forged-notification-logging.test.ts).
+    rejections.stop();
     const log = lines.join('\n');
     expect(log).toContain('client-state-mismatch');
     expect(log).toContain('unknown-subscription');

@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -78,5 +87,35 @@ describe('local mailbox folder', () => {
     await mailbox.send(Buffer.from('mime'), { outboxId: 'mail-1' });
     await mailbox.send(Buffer.from('mime again'), { outboxId: 'mail-1' });
     expect(readdirSync(join(mailbox.root, 'sent'))).toEqual(['mail-1.eml']);
+  });
+
+  it('writes a mail again when a crashed attempt left an empty or partial file', async () => {
+    const sent = join(mailbox.root, 'sent');
+    writeFileSync(join(sent, 'mail-1.eml'), '');
+    await mailbox.send(Buffer.from('Subject: one\r\n\r\nbody'), { outboxId: 'mail-1' });
+    expect(readFileSync(join(sent, 'mail-1.eml'), 'utf8')).toBe('Subject: one\r\n\r\nbody');
+
+    writeFileSync(join(sent, '.mail-2.eml.partial'), 'Subject: tw');
+    await mailbox.send(Buffer.from('Subject: two\r\n\r\nbody'), { outboxId: 'mail-2' });
+    expect(readFileSync(join(sent, 'mail-2.eml'), 'utf8')).toBe('Subject: two\r\n\r\nbody');
+    expect(readdirSync(sent).sort()).toEqual(['mail-1.eml', 'mail-2.eml']);
+
+    // A complete mail is not written twice.
+    await mailbox.send(Buffer.from('Subject: other'), { outboxId: 'mail-2' });
+    expect(readFileSync(join(sent, 'mail-2.eml'), 'utf8')).toBe('Subject: two\r\n\r\nbody');
+  });
+
+  it('refuses to send when sent/ is a file, instead of reporting success', async () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'mailbox-')), 'mailbox');
+    const broken = new LocalMailbox(root);
+    await broken.ensureFolders();
+    rmSync(join(root, 'sent'), { recursive: true });
+    writeFileSync(join(root, 'sent'), 'not a folder');
+    const error = await broken
+      .send(Buffer.from('Subject: x'), { outboxId: 'mail-3' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MailboxError);
+    expect((error as MailboxError).message).toMatch(/sent is not a folder/);
+    await expect(broken.ensureFolders()).rejects.toThrow(/not a folder/);
   });
 });

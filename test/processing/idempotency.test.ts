@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { openEngine, type Engine } from '../helpers/engine.ts';
 import { readFixture } from '../helpers/fixtures.ts';
+import { mail } from '../helpers/mail-factory.ts';
 
 let engine: Engine;
 afterEach(async () => {
@@ -56,7 +57,7 @@ describe('processing the same message twice', () => {
     const again = await engine.process(redelivered);
 
     expect(again.duplicate).toBe(true);
-    expect(again.outcome.key).toBe('mid:reply-customer-0042@acme.example');
+    expect(again.outcome.key).toMatch(/^mid:reply-customer-0042@acme\.example#[0-9a-f]{32}$/);
     expect(await engine.documents('0000042')).toHaveLength(1);
     expect(await engine.sent()).toHaveLength(1);
   });
@@ -90,5 +91,26 @@ describe('processing the same message twice', () => {
 
     expect(second.duplicate).toBe(false);
     expect(second.outcome.ticketNumber).not.toBe(first.outcome.ticketNumber);
+  });
+
+  it('files a genuine mail whose Message-ID a stranger used first, and flags the reuse', async () => {
+    engine = await openEngine();
+    const genuine = readFixture('new-from-contact-with-attachment.eml');
+    const messageId = 'CAK7x0nE3f9Qp2-Lw4vGz8bd1R@mail.gmail.example';
+    const preemptive = Buffer.from(
+      mail({ from: 'mallory@evil.example', subject: 'hello', messageId, body: 'first with this id' }),
+    );
+
+    const stranger = await engine.process(preemptive);
+    const real = await engine.process(genuine);
+
+    expect(stranger.outcome.action).toBe('forwarded');
+    expect(real.duplicate).toBe(false);
+    expect(real.outcome).toMatchObject({ action: 'ticket-created', accountId: 'ACME', messageId });
+    expect(real.outcome.flags).toContain('message-id-reused');
+    expect(real.outcome.reason).toContain('mallory@evil.example');
+    expect(await engine.documents(real.outcome.ticketNumber!)).toHaveLength(1);
+    // And the genuine mail itself is still processed once.
+    expect((await engine.process(genuine)).duplicate).toBe(true);
   });
 });

@@ -51,7 +51,9 @@ describe('new mail from a secondary contact', () => {
     const raw = await engine.store.readDocumentRaw(documents[0]!.id);
     expect(raw?.equals(readFixture('new-from-contact-with-attachment.eml'))).toBe(true);
 
-    const stored = await engine.store.findOutcome('mid:CAK7x0nE3f9Qp2-Lw4vGz8bd1R@mail.gmail.example');
+    const stored = (
+      await engine.store.findOutcomesByMessageId('CAK7x0nE3f9Qp2-Lw4vGz8bd1R@mail.gmail.example', 1)
+    )[0];
     expect(stored).toMatchObject({ action: 'ticket-created', ticketNumber: outcome.ticketNumber });
   });
 

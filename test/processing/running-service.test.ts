@@ -56,7 +56,8 @@ describe('the running service on the local mailbox', () => {
 
     expect(elapsed).toBeLessThan(2000);
     expect(await folder('inbox')).toEqual([]);
-    const outcome = await service.store.findOutcome('mid:reply-customer-0042@acme.example');
+    const outcome =
+      (await service.store.findOutcomesByMessageId('reply-customer-0042@acme.example', 1))[0] ?? null;
     expect(outcome).toMatchObject({
       action: 'filed',
       ticketNumber: '0000042',

@@ -25,7 +25,8 @@ function corpus(count: number): { name: string; text: string; messageId: string 
         : kind === 1
           ? mail({ from: `stranger${index}@unknown.example`, subject: `Question ${index}`, messageId })
           : mail({
-              from: 'jane@acme.example',
+              // Distinct senders: one sender's 60 replies in an hour would be a flood (one notice, no forwards).
+              from: `jane${index}@acme.example`,
               subject: `RE: [Ticket#0000042] Printer (${index})`,
               messageId,
             });
@@ -93,13 +94,13 @@ describe('crash safety', () => {
     }
 
     const db = new Database(databasePath, { readonly: true });
-    const outcomes = db.prepare('SELECT key, action, ticket_number FROM outcomes').all() as {
-      key: string;
+    const outcomes = db.prepare('SELECT message_id, action, ticket_number FROM outcomes').all() as {
+      message_id: string;
       action: string;
       ticket_number: string | null;
     }[];
     // Exactly one outcome per message.
-    expect(outcomes.map((o) => o.key).sort()).toEqual(mails.map((m) => `mid:${m.messageId}`).sort());
+    expect(outcomes.map((o) => o.message_id).sort()).toEqual(mails.map((m) => m.messageId).sort());
     // No ticket duplicated: one new ticket per ticket-created outcome, one document per message.
     const created = outcomes.filter((o) => o.action === 'ticket-created');
     expect(created).toHaveLength(60);

@@ -59,11 +59,12 @@ describe('several processes on one database', () => {
       await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, 'exit') : null)));
     }
     const db = new Database(databasePath, { readonly: true });
-    const keys = (db.prepare('SELECT key FROM outcomes').all() as { key: string }[])
-      .map((row) => row.key)
+    // One outcome per message.
+    const messageIds = (db.prepare('SELECT message_id FROM outcomes').all() as { message_id: string }[])
+      .map((row) => row.message_id)
       .sort();
-    expect(keys).toEqual(
-      Array.from({ length: count }, (_, index) => `mid:multi-${index}@test.example`).sort(),
+    expect(messageIds).toEqual(
+      Array.from({ length: count }, (_, index) => `multi-${index}@test.example`).sort(),
     );
     const owners = db.prepare(`SELECT count(DISTINCT lease_owner) AS n FROM intake`).get() as { n: number };
     expect(owners.n).toBe(0); // every claim was released when its item finished

@@ -163,7 +163,10 @@ describe('durable intake queue', () => {
     const worker = workerFor(r, flaky);
     worker.start();
     cleanups.push(() => worker.stop());
-    const outcome = await waitFor(() => r.store.findOutcome('mid:vpn@acme.example'), 5_000);
+    const outcome = await waitFor(
+      async () => (await r.store.findOutcomesByMessageId('vpn@acme.example', 1))[0],
+      5_000,
+    );
     expect(outcome.action).toBe('ticket-created');
     const [item] = await r.store.listIntake('done', 10);
     expect(item).toMatchObject({ attempts: 4, lastError: expect.stringMatching(/throttled \(injected\)/) });
@@ -219,7 +222,9 @@ describe('durable intake queue', () => {
     const reopened = SqliteCrmStore.open({ path: join(r.dir, 'crm.sqlite') });
     cleanups.push(() => reopened.close());
     expect(await reopened.listIntake('quarantined', 10)).toEqual([]);
-    expect((await reopened.findOutcome('mid:stuck@acme.example'))?.action).toBe('ticket-created');
+    expect((await reopened.findOutcomesByMessageId('stuck@acme.example', 1))[0]?.action).toBe(
+      'ticket-created',
+    );
     expect(await reopened.listOutcomes({ action: 'failed' })).toEqual([]);
     expect(readdirSync(join(r.local.root, 'processed'))).toEqual(['stuck.eml']);
     expect(readdirSync(join(r.local.root, 'failed'))).toEqual([]);

@@ -5,7 +5,7 @@ import type { XmlApiHandling } from '../../src/processing/xml-api/handle-xml-api
 import { parseEmail } from '../../src/processing/parse-email.ts';
 import { parseXmlDocument } from '../../src/domain/xml-api/parse-xml-document.ts';
 import type { XmlElement } from '../../src/domain/xml-api/parse-xml-document.ts';
-import { loadFixture, openTestCrm } from './xml-api-harness.ts';
+import { internalSupport, loadFixture, openTestCrm, transactionMail } from './xml-api-harness.ts';
 import type { TestCrm } from './xml-api-harness.ts';
 
 type Row = Record<string, unknown>;
@@ -172,8 +172,6 @@ describe('handleXmlApiMail against a real SQLite store', () => {
 
   describe('rejections: a response naming the error, and no data changed', () => {
     it.each([
-      ['bad-password.eml', 'BAD_PASSWORD', 'Password'],
-      ['missing-password.eml', 'BAD_PASSWORD', 'Password'],
       ['unknown-datakind.eml', 'UNKNOWN_DATAKIND', 'DataKind'],
       ['unknown-field.eml', 'UNKNOWN_FIELD', 'FLDTKTCOLOUR'],
       ['update-missing-record.eml', 'RECORD_NOT_FOUND', 'FLDTKTRECID'],
@@ -200,12 +198,74 @@ describe('handleXmlApiMail against a real SQLite store', () => {
       expect(error).toMatchObject({ Code: code, Field: field });
       expect(error.Message).not.toBe('');
     });
+  });
 
-    it('never echoes the configured password', async () => {
+  describe('a transaction without the right password', () => {
+    it.each([
+      ['stranger-wrong-password.eml', 'the <Password> is wrong'],
+      ['stranger-no-password.eml', 'the transaction carries no <Password>'],
+    ])(
+      '%s: nothing goes to the stranger it names; internal support gets the mail and the reason',
+      async (fixture, why) => {
+        const before = crm.snapshot();
+
+        const handling = await run(fixture);
+
+        expect(crm.snapshot()).toBe(before);
+        expect(handling.code).toBe('api-rejected');
+        expect(handling.reason).toContain('BAD_PASSWORD');
+        expect(handling.details.transactions[0]).toMatchObject({
+          status: 'failure',
+          errors: [expect.objectContaining({ code: 'BAD_PASSWORD' })],
+          response: { skipped: expect.stringContaining('authentication failed') },
+        });
+        expect(handling.outgoing.map((mail) => [mail.kind, mail.to])).toEqual([
+          ['forward', [internalSupport]],
+        ]);
+        const forward = handling.outgoing[0]!;
+        expect(forward.aboutSender).toBe('noreply@evil.example');
+        const parsed = await parseEmail(forward.mime);
+        expect([...parsed.to, ...parsed.cc, ...parsed.bcc].map((address) => address.address)).toEqual([
+          internalSupport,
+        ]);
+        expect(parsed.subject).toContain('XML API authentication failed');
+        expect(parsed.text).toContain(`BAD_PASSWORD): ${why}`);
+        expect(parsed.text).toContain('it asked for a response to stranger@evil.example; none was sent');
+        expect(parsed.attachments.map((attachment) => attachment.contentType)).toEqual(['message/rfc822']);
+      },
+    );
+
+    it('forwards the mail once however many transactions fail, and answers the one that authenticated', async () => {
+      const handling = await run('mixed-passwords.eml');
+
+      expect(handling.code).toBe('api-partial');
+      expect(handling.details.transactions.map((t) => [t.returnTransactionId, t.status, t.response])).toEqual(
+        [
+          ['mixed-1', 'failure', { skipped: expect.stringContaining('authentication failed') }],
+          ['mixed-2', 'success', { to: 'integrations@partner.example', bcc: null }],
+          ['mixed-3', 'failure', { skipped: expect.stringContaining('authentication failed') }],
+        ],
+      );
+      expect(handling.outgoing.map((mail) => [mail.kind, mail.to])).toEqual([
+        ['api-response', ['integrations@partner.example']],
+        ['forward', [internalSupport]],
+      ]);
+      const note = (await parseEmail(handling.outgoing[1]!.mime)).text;
+      expect(note).toContain('transaction #1: the <Password> is wrong');
+      expect(note).toContain('transaction #3: the transaction carries no <Password>');
+      expect(note).not.toContain('#2');
+    });
+
+    it('never echoes the configured password, nor the one given, in the outcome or the note', async () => {
       const handling = await run('bad-password.eml');
-      const text = JSON.stringify(handling.details) + handling.reason + handling.outgoing[0]!.mime.toString();
-      expect(text).not.toContain('s3cret-api');
-      expect(text).not.toContain('guess');
+      const forward = handling.outgoing[0]!;
+      expect(forward.kind).toBe('forward');
+      const note = (await parseEmail(forward.mime)).text;
+      const recorded = JSON.stringify(handling.details) + handling.reason + forward.subject + note;
+      expect(recorded).not.toContain('s3cret-api');
+      expect(recorded).not.toContain('guess');
+      // The original travels unchanged, as every forward's does; the configured password is in nothing.
+      expect(forward.mime.toString()).not.toContain('s3cret-api');
     });
   });
 
@@ -292,6 +352,8 @@ describe('handleXmlApiMail against a real SQLite store', () => {
 
       const looped = await run('history-note-insert.eml', { responseBcc: 'support@msp.example' });
       expect((await readResponse(looped.outgoing[0]!)).bcc).toEqual([]);
+      const internal = await run('asset-insert.eml', { responseBcc: internalSupport });
+      expect((await readResponse(internal.outgoing[0]!)).bcc).toEqual([]);
     });
 
     it('nobody when no address is named: the result is still in the details', async () => {
@@ -306,10 +368,119 @@ describe('handleXmlApiMail against a real SQLite store', () => {
       });
     });
 
+    it('nobody when SendResponseToEmail is a list or a group, not even the first address on it', async () => {
+      for (const [index, value] of [
+        'a@x.example, support@msp.example',
+        'a@x.example,b@y.example',
+        'a@x.example; b@y.example',
+        'Partners: a@x.example, b@y.example;',
+      ].entries()) {
+        const email = await transactionMail({ id: `list-${index}`, sendResponseToEmail: value });
+        const handling = await handleXmlApiMail(email, crm.deps()(email));
+        expect(handling?.code, value).toBe('api-applied');
+        expect(handling?.outgoing, value).toEqual([]);
+        expect(handling?.details.transactions[0]!.response, value).toEqual({
+          skipped: expect.stringMatching(
+            /^SendResponseToEmail (lists \d addresses|is a group); a response goes to exactly one address$/,
+          ),
+        });
+      }
+    });
+
+    it("never one of the connector's own addresses, however it is written", async () => {
+      for (const [index, value] of [
+        'SUPPORT@MSP.EXAMPLE',
+        '<support@msp.example>',
+        'Support <support@msp.example>',
+        'support@msp.example,',
+        '  support@msp.example  ',
+        'support+api@msp.example',
+        internalSupport,
+        `Helpdesk <${internalSupport.toUpperCase()}>`,
+      ].entries()) {
+        const email = await transactionMail({ id: `own-${index}`, sendResponseToEmail: value });
+        const handling = await handleXmlApiMail(email, crm.deps()(email));
+        expect(handling?.outgoing, value).toEqual([]);
+        expect(handling?.details.transactions[0]!.response, value).toEqual({
+          skipped: expect.stringContaining("the connector's own addresses"),
+        });
+      }
+    });
+
+    it('a single mailbox written with a display name or angle brackets, at its address alone', async () => {
+      for (const [index, value] of ['Partner <a@b.example>', '<a@b.example>', ' A@B.example ,'].entries()) {
+        const email = await transactionMail({ id: `single-${index}`, sendResponseToEmail: value });
+        const handling = await handleXmlApiMail(email, crm.deps()(email));
+        expect(handling?.details.transactions[0]!.response, value).toEqual({ to: 'a@b.example', bcc: null });
+        const response = await readResponse(handling!.outgoing[0]!);
+        expect([...response.to, ...response.bcc], value).toEqual(['a@b.example']);
+      }
+    });
+
     it('nobody when responses are turned off', async () => {
       const handling = await run('ticket-insert.eml', { sendResponses: false });
       expect(handling.code).toBe('api-applied');
       expect(handling.outgoing).toEqual([]);
+    });
+  });
+
+  describe('rate limits on responses', () => {
+    /** Handles and records a one-transaction mail answered at `to`; returns its handling. */
+    async function answer(id: string, to: string, overrides = {}, now?: Date): Promise<XmlApiHandling> {
+      const email = await transactionMail({ id, sendResponseToEmail: to });
+      const handling = await handleXmlApiMail(email, crm.deps(overrides, now)(email));
+      await crm.commit(email, handling!);
+      return handling!;
+    }
+
+    it('answers one recipient at most XML_API_RESPONSE_LIMIT_PER_HOUR times an hour; another still gets its answer', async () => {
+      const limit = { responseLimitPerRecipient: 2 };
+      expect((await answer('r1', 'ops@partner.example', limit)).outgoing).toHaveLength(1);
+      expect((await answer('r2', 'Ops@Partner.example', limit)).outgoing).toHaveLength(1);
+
+      const third = await answer('r3', 'ops@partner.example', limit);
+      expect(third.code).toBe('api-applied');
+      expect(third.outgoing).toEqual([]);
+      expect(third.details.transactions[0]!.response).toEqual({
+        skipped: expect.stringMatching(
+          /^rate limit: responses to ops@partner\.example in the last hour: 2, at most 2 \(XML_API_RESPONSE_LIMIT_PER_HOUR\)$/,
+        ),
+      });
+
+      const other = await answer('r4', 'billing@partner.example', limit);
+      expect(other.outgoing.map((mail) => mail.to)).toEqual([['billing@partner.example']]);
+    });
+
+    it('counts the responses the same mail already holds', async () => {
+      const handling = await run('two-xml-attachments.eml', { responseLimitPerRecipient: 1 });
+      expect(handling.outgoing.map((mail) => mail.to)).toEqual([['integrations@partner.example']]);
+      expect(handling.details.transactions[1]!.response).toEqual({
+        skipped: expect.stringContaining(
+          'rate limit: responses to integrations@partner.example in the last hour: 1, at most 1',
+        ),
+      });
+    });
+
+    it('counts acknowledgments and responses together against AUTO_REPLY_GLOBAL_LIMIT_PER_HOUR', async () => {
+      const cap = { autoReplyGlobalLimit: 2 };
+      expect((await answer('g1', 'ops@partner.example', cap)).outgoing).toHaveLength(1);
+      await crm.acknowledge('alice@acme.example');
+
+      const refused = await answer('g2', 'billing@partner.example', cap);
+      expect(refused.outgoing).toEqual([]);
+      expect(refused.details.transactions[0]!.response).toEqual({
+        skipped: expect.stringMatching(
+          /^rate limit: automatic replies .* in the last hour: 2, at most 2 \(AUTO_REPLY_GLOBAL_LIMIT_PER_HOUR\)$/,
+        ),
+      });
+    });
+
+    it('measures the hour on the injected clock', async () => {
+      const limit = { responseLimitPerRecipient: 1 };
+      await answer('h1', 'ops@partner.example', limit, new Date());
+      const minutes = (n: number): Date => new Date(Date.now() + n * 60_000);
+      expect((await answer('h2', 'ops@partner.example', limit, minutes(50))).outgoing).toEqual([]);
+      expect((await answer('h3', 'ops@partner.example', limit, minutes(70))).outgoing).toHaveLength(1);
     });
   });
 

@@ -11,6 +11,7 @@ import type { XmlValidation } from '../../src/domain/xml-api/validate-transactio
 import { buildResponseXml, escapeXml } from '../../src/domain/xml-api/build-response.ts';
 import { passwordMatches } from '../../src/domain/xml-api/check-password.ts';
 import type { EmailAttachment } from '../../src/domain/email.ts';
+import { isOwnAddress, readResponseAddress } from '../../src/domain/xml-api/response-address.ts';
 import { routeResponse } from '../../src/processing/xml-api/response-mail.ts';
 
 const transaction = (dataKind: string, fields: string, extra = ''): string =>
@@ -264,7 +265,12 @@ describe('responses', () => {
   });
 
   it('are routed to SendResponseToEmail only, never to the support address', () => {
-    const settings = { sendResponses: true, responseBcc: null, supportAddress: 'support@msp.example' };
+    const settings = {
+      sendResponses: true,
+      responseBcc: null,
+      supportAddress: 'support@msp.example',
+      ownAddresses: ['support@msp.example', 'helpdesk@msp.example'],
+    };
     expect(routeResponse('Ops@Partner.example', settings)).toEqual({ to: 'ops@partner.example', bcc: null });
     expect(routeResponse('SUPPORT@msp.example', settings)).toHaveProperty('skipped');
     expect(routeResponse('a@x.example, b@y.example', settings)).toHaveProperty('skipped');
@@ -272,5 +278,52 @@ describe('responses', () => {
     expect(routeResponse('ops@partner.example', { ...settings, sendResponses: false })).toHaveProperty(
       'skipped',
     );
+  });
+});
+
+describe('SendResponseToEmail', () => {
+  it.each([
+    ['ops@partner.example', 'ops@partner.example'],
+    ['  Ops@Partner.Example  ', 'ops@partner.example'],
+    ['<ops@partner.example>', 'ops@partner.example'],
+    ['Partner <ops@partner.example>', 'ops@partner.example'],
+    ['"Doe, John" <john@partner.example>', 'john@partner.example'],
+    ['ops@partner.example (integrations)', 'ops@partner.example'],
+    ['ops@partner.example,', 'ops@partner.example'],
+  ])('%j is the one mailbox %s', (value, address) => {
+    expect(readResponseAddress(value)).toEqual({ ok: true, address });
+  });
+
+  it.each([
+    ['a@x.example, b@y.example', /lists 2 addresses/],
+    ['a@x.example,b@y.example', /lists 2 addresses/],
+    ['a@x.example; b@y.example', /lists 2 addresses/],
+    ['Partner <a@x.example>, support@msp.example', /lists 2 addresses/],
+    ['Team: a@x.example, b@y.example;', /is a group/],
+    ['Team:;', /is a group/],
+    ['a@x.example b@y.example', /names two addresses/],
+    ['"a,b"@x.example', /not an email address/],
+    ['x@y@z.example', /not an email address/],
+    ['partner', /not an email address/],
+    [',', /not an email address/],
+  ])('%j names no single mailbox', (value, reason) => {
+    const read = readResponseAddress(value);
+    expect(read.ok).toBe(false);
+    expect(read.ok ? '' : read.reason).toMatch(reason);
+  });
+
+  it("recognises the connector's own addresses in any spelling that reaches them", () => {
+    const own = ['support@msp.example', 'helpdesk@msp.example', '6f0c2a51-0000-4000-8000-00000000abcd'];
+    for (const address of [
+      'SUPPORT@MSP.EXAMPLE',
+      'support+api@msp.example',
+      'support@msp.example.',
+      'helpdesk@msp.example',
+    ]) {
+      expect(isOwnAddress(address, own), address).toBe(true);
+    }
+    for (const address of ['support@partner.example', 'supporter@msp.example', 'ops@msp.example']) {
+      expect(isOwnAddress(address, own), address).toBe(false);
+    }
   });
 });

@@ -9,14 +9,16 @@ import type {
   CrmStore,
   IntakeItem,
   IntakeState,
+  MailFailure,
   OutcomeFilter,
+  OutgoingCountFilter,
   OutcomeRecord,
   PendingMail,
   ProcessingCommit,
   StoreCounts,
 } from '../crm-store.ts';
 import type { CrmImport } from '../crm-import.ts';
-import { CrmImportError } from '../crm-import.ts';
+import { CrmImportError, describeTicket } from '../crm-import.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
 import { applyXmlTransactionSqlite } from './sqlite-xml-records.ts';
 import type { ValidatedXmlTransaction, XmlTransactionResult } from '../../domain/xml-api/xml-transaction.ts';
@@ -367,11 +369,19 @@ export class SqliteCrmStore implements CrmStore {
     return row ? this.#readBlob(`document:${documentId}`) : null;
   }
 
-  async countAutoRepliesSince(recipient: string, since: Date): Promise<number> {
+  async countOutgoingSince(filter: OutgoingCountFilter): Promise<number> {
+    if (filter.kinds.length === 0) return 0;
     const row = this.#prepare(
       `SELECT count(*) AS n FROM outbox
-         WHERE first_recipient = ? AND kind = 'acknowledgment' AND created_at >= ?`,
-    ).get(recipient.toLowerCase(), since.toISOString()) as Row;
+         WHERE kind IN (SELECT value FROM json_each(@kinds)) AND created_at >= @since
+           AND (@recipient IS NULL OR first_recipient = @recipient)
+           AND (@aboutSender IS NULL OR about_sender = @aboutSender)`,
+    ).get({
+      kinds: JSON.stringify(filter.kinds),
+      since: filter.since.toISOString(),
+      recipient: filter.recipient?.toLowerCase() ?? null,
+      aboutSender: filter.aboutSender?.toLowerCase() ?? null,
+    }) as Row;
     return Number(row.n);
   }
 
@@ -401,7 +411,8 @@ export class SqliteCrmStore implements CrmStore {
          email1_key = excluded.email1_key, email2 = excluded.email2, email2_key = excluded.email2_key,
          active = excluded.active`,
     );
-    const ticketBySeq = this.#prepare('SELECT id FROM tickets WHERE seq = ?');
+    const ticketBySeq = this.#prepare('SELECT id, number FROM tickets WHERE seq = ?');
+    const ticketById = this.#prepare('SELECT number FROM tickets WHERE id = ?');
     const upsertTicket = this.#prepare(
       `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
          created_by, created_at, updated_at)
@@ -458,8 +469,9 @@ export class SqliteCrmStore implements CrmStore {
           active: employee.active ? 1 : 0,
         });
       }
+      const idsInFile = new Map<string, number>();
       data.tickets.forEach((ticket, index) => {
-        const where = `tickets[${index}] (number "${ticket.number}")`;
+        const where = describeTicket(data.tickets, index);
         if (!accountExists.get(ticket.accountId)) {
           throw new CrmImportError(
             `${where}.accountId: no account "${ticket.accountId}" in the file or the database`,
@@ -470,12 +482,31 @@ export class SqliteCrmStore implements CrmStore {
             `${where}.contactId: no contact "${ticket.contactId}" on account "${ticket.accountId}"`,
           );
         }
+        // Exact: the import refuses numbers above fifteen digits.
         const seq = Number(ticket.number);
         const existing = ticketBySeq.get(seq) as Row | undefined;
         const id = ticket.id ?? (existing ? str(existing.id) : `TKT-${ticket.number}`);
         if (existing && str(existing.id) !== id) {
-          throw new CrmImportError(`${where}.number: already used by ticket "${str(existing.id)}"`);
+          throw new CrmImportError(
+            `${where}.number: the database already has this number on ticket "${str(existing.id)}" (number "${str(existing.number)}"); give that id to update it, or use another number`,
+          );
         }
+        if (!existing && ticket.id === null) {
+          // The default id must not take over (and renumber) a ticket that already has it.
+          const holder = ticketById.get(id) as Row | undefined;
+          if (holder) {
+            throw new CrmImportError(
+              `${where}.id: the default id "${id}" belongs to ticket number "${str(holder.number)}" in the database; give this ticket an id of its own`,
+            );
+          }
+        }
+        const earlier = idsInFile.get(id);
+        if (earlier !== undefined) {
+          throw new CrmImportError(
+            `${where}.id: "${id}" is also the id of ${describeTicket(data.tickets, earlier)} in this file`,
+          );
+        }
+        idsInFile.set(id, index);
         upsertTicket.run({
           id,
           seq,
@@ -515,7 +546,14 @@ export class SqliteCrmStore implements CrmStore {
       );
       const counter = this.#prepare(`SELECT value FROM counters WHERE name = 'ticket'`).get() as
         Row | undefined;
-      const next = Math.max(highest, counter ? Number(counter.value) : 0) + 1;
+      const last = Math.max(highest, counter ? Number(counter.value) : 0);
+      const next = last + 1;
+      // Past this, `+ 1` no longer changes the number and every new ticket would collide with the last one.
+      if (!Number.isSafeInteger(next)) {
+        throw new Error(
+          `cannot number a new ticket: the highest ticket number (about ${last}) has reached ${Number.MAX_SAFE_INTEGER}, the largest number the connector counts exactly; renumber or remove that ticket in the CRM database`,
+        );
+      }
       this.#prepare(
         `INSERT INTO counters (name, value) VALUES ('ticket', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`,
       ).run(next);
@@ -559,8 +597,9 @@ export class SqliteCrmStore implements CrmStore {
       }
       const insertMail = this.#prepare(
         `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
-           original_document_id, created_at)
-         VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @originalDocumentId, @now)`,
+           original_document_id, about_sender, created_at)
+         VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @originalDocumentId,
+           @aboutSender, @now)`,
       );
       for (const mail of commit.outgoing) {
         insertMail.run({
@@ -573,6 +612,7 @@ export class SqliteCrmStore implements CrmStore {
           messageId: mail.messageId,
           mime: emptyBlob,
           originalDocumentId: mail.originalDocumentId ?? null,
+          aboutSender: mail.aboutSender?.toLowerCase() ?? null,
           now,
         });
         this.#writeBlob(`outbox:${mail.id}`, mail.mime);
@@ -654,6 +694,13 @@ export class SqliteCrmStore implements CrmStore {
     return row ? toOutcome(row) : null;
   }
 
+  async findOutcomesByMessageId(messageId: string, limit: number): Promise<OutcomeRecord[]> {
+    const rows = this.#prepare(
+      'SELECT * FROM outcomes WHERE message_id = ? ORDER BY created_at, rowid LIMIT ?',
+    ).all(messageId, limit) as Row[];
+    return rows.map(toOutcome);
+  }
+
   async listOutcomes(filter: OutcomeFilter = {}): Promise<OutcomeRecord[]> {
     const rows = this.#prepare(
       `SELECT * FROM outcomes WHERE (@action IS NULL OR action = @action)
@@ -662,11 +709,12 @@ export class SqliteCrmStore implements CrmStore {
     return rows.map(toOutcome);
   }
 
-  async listPendingMail(limit: number): Promise<PendingMail[]> {
+  async listPendingMail(limit: number, now: Date): Promise<PendingMail[]> {
     const rows = this.#prepare(
-      `SELECT id, kind, recipients, subject, attempts, original_document_id FROM outbox WHERE state = 'pending'
+      `SELECT id, kind, recipients, subject, attempts, original_document_id FROM outbox
+         WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
          ORDER BY created_at, rowid LIMIT ?`,
-    ).all(limit) as Row[];
+    ).all(now.toISOString(), limit) as Row[];
     return rows.map((row) => ({
       id: str(row.id),
       kind: str(row.kind) as PendingMail['kind'],
@@ -690,11 +738,18 @@ export class SqliteCrmStore implements CrmStore {
     );
   }
 
-  async markMailFailed(id: string, error: string, final: boolean): Promise<void> {
+  async markMailFailed(id: string, error: string, options: MailFailure): Promise<void> {
     this.#prepare(
-      `UPDATE outbox SET attempts = attempts + 1, last_error = ?,
+      `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
            state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?`,
-    ).run(error, final ? 1 : 0, id);
+    ).run(error, options.retryAt?.toISOString() ?? null, options.final ? 1 : 0, id);
+  }
+
+  async nextMailAttemptAt(): Promise<Date | null> {
+    const row = this.#prepare(
+      `SELECT min(coalesce(next_attempt_at, created_at)) AS at FROM outbox WHERE state = 'pending'`,
+    ).get() as Row;
+    return row.at ? new Date(str(row.at)) : null;
   }
 
   async enqueue(item: {

@@ -225,4 +225,17 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       ALTER TABLE outbox ADD COLUMN original_document_id TEXT REFERENCES documents(id);
     `,
   },
+  {
+    version: 6,
+    name: 'send times, flood counts, outcomes by Message-ID',
+    sql: `
+      -- A mail the mailbox refused (or throttled) is not sent again before this time; NULL = at once.
+      ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
+      -- Forwards and notices: the sender of the mail they are about, for the per-sender flood limit.
+      ALTER TABLE outbox ADD COLUMN about_sender TEXT;
+      CREATE INDEX outbox_about_sender ON outbox(about_sender, kind, created_at);
+      CREATE INDEX outbox_kind_created ON outbox(kind, created_at);
+      CREATE INDEX outcomes_message_id ON outcomes(message_id);
+    `,
+  },
 ];

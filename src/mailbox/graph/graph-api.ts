@@ -8,7 +8,7 @@ import {
   type GraphRequest,
 } from '@microsoft/microsoft-graph-client';
 import { graphScope } from './graph-credential.ts';
-import { toGraphRequestError } from './graph-error.ts';
+import { GraphRequestError, toGraphRequestError } from './graph-error.ts';
 import { Semaphore } from './semaphore.ts';
 
 export const defaultGraphBaseUrl = 'https://graph.microsoft.com/v1.0';
@@ -23,7 +23,10 @@ export interface GraphApiOptions {
   maxConcurrent?: number;
   /** Time limit of one request, token acquisition included; default 30 s. */
   timeoutMs?: number;
-  /** Longest wait between two attempts of a retried call; default 30 s. */
+  /**
+   * Longest wait inside one call: between two attempts, or for the throttling gate before one; default 30 s.
+   * A longer Retry-After is never shortened: the call fails as throttled and its caller schedules it.
+   */
   maxRetryWaitMs?: number;
 }
 
@@ -43,12 +46,18 @@ export interface GraphCall {
    */
   retries?: number;
   signal?: AbortSignal;
+  /** Time limit of one request; also the longest this call waits for the throttling gate. */
   timeoutMs?: number;
 }
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /**
  * Every Graph request goes through here: one concurrency slot per request, a timeout, the immutable-id preference,
  * the client's own retry switched off (this class or the caller decides), and errors translated to GraphRequestError.
+ *
+ * Graph throttles per app and mailbox, so a Retry-After on any answer closes a gate for every later request of
+ * this instance (one instance serves one mailbox): nothing is sent before the time Graph asked for.
  */
 export class GraphApi {
   readonly #client: Client;
@@ -56,6 +65,8 @@ export class GraphApi {
   readonly #timeoutMs: number;
   readonly #maxRetryWaitMs: number;
   #requests = 0;
+  /** Epoch ms before which no request goes out (the latest Retry-After seen). */
+  #notBefore = 0;
 
   constructor(options: GraphApiOptions) {
     const base = new URL(options.baseUrl ?? defaultGraphBaseUrl);
@@ -86,17 +97,61 @@ export class GraphApi {
 
   async call<T>(call: GraphCall): Promise<T> {
     const retries = call.retries ?? 0;
+    const gateWaitMs = Math.min(this.#maxRetryWaitMs, call.timeoutMs ?? this.#timeoutMs);
+    let earliest = 0;
     for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await this.#semaphore.run(() => this.#once<T>(call));
-      } catch (error) {
-        const failure = toGraphRequestError(error, call.what);
-        if (!failure.retryable || attempt >= retries || call.signal?.aborted) throw failure;
-        const backoff = 500 * 2 ** attempt;
-        // Wait outside the concurrency slot, so a throttled call does not block the others.
-        await sleep(Math.min(failure.retryAfterMs ?? backoff, this.#maxRetryWaitMs), call.signal);
-      }
+      const deadline = Math.max(earliest, Date.now() + gateWaitMs);
+      const result = await this.#whenOpen<T>(call, earliest, deadline);
+      if (result.ok) return result.value;
+      const failure = toGraphRequestError(result.error, call.what);
+      if (failure.retryAfterMs !== null) this.#holdUntil(Date.now() + failure.retryAfterMs);
+      if (!failure.retryable || attempt >= retries || call.signal?.aborted) throw failure;
+      // Retrying sooner than asked is what gets an app throttled harder: the caller schedules the longer wait.
+      if (failure.retryAfterMs !== null && failure.retryAfterMs > this.#maxRetryWaitMs) throw failure;
+      const backoff = Math.min(500 * 2 ** attempt, this.#maxRetryWaitMs);
+      earliest = Date.now() + (failure.retryAfterMs ?? backoff);
     }
+  }
+
+  #holdUntil(at: number): void {
+    this.#notBefore = Math.max(this.#notBefore, at);
+  }
+
+  /**
+   * Sends one attempt once `earliest` has passed and the gate is open, waiting outside the concurrency slot so
+   * that a waiting call holds no slot. Throws (throttled, with the remaining wait) instead of waiting past
+   * `deadline`, and when the call's signal aborts the wait; the request's own failure is returned, not thrown.
+   */
+  async #whenOpen<T>(call: GraphCall, earliest: number, deadline: number): Promise<Attempt<T>> {
+    for (;;) {
+      if (this.#notBefore > deadline) throw this.#heldBack(call);
+      const waitMs = Math.max(earliest, this.#notBefore) - Date.now();
+      if (waitMs > 0) {
+        await sleep(waitMs, call.signal).catch((error: unknown) => {
+          throw toGraphRequestError(error, call.what);
+        });
+        continue; // the gate may have moved meanwhile, and timers may fire a millisecond early
+      }
+      const attempt = await this.#semaphore.run(async (): Promise<Attempt<T> | null> => {
+        // Another answer closed the gate while this call waited for a slot.
+        if (this.#notBefore > Date.now()) return null;
+        try {
+          return { ok: true, value: await this.#once<T>(call) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      });
+      if (attempt) return attempt;
+    }
+  }
+
+  #heldBack(call: GraphCall): GraphRequestError {
+    const retryAfterMs = Math.max(0, this.#notBefore - Date.now());
+    return new GraphRequestError(
+      'throttled',
+      `Graph ${call.what} held back: Microsoft Graph asked to wait ${Math.ceil(retryAfterMs / 1000)} s more`,
+      { status: null, code: null, retryAfterMs, cause: null },
+    );
   }
 
   async #once<T>(call: GraphCall): Promise<T> {

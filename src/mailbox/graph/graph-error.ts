@@ -62,7 +62,8 @@ export function toGraphRequestError(error: unknown, what: string): GraphRequestE
   const status = rawStatus !== null && rawStatus > 0 ? rawStatus : null;
   const code = typeof like.code === 'string' && like.code !== '' ? like.code : null;
   const kind = kindOf(status);
-  const retryAfterMs = kind === 'throttled' ? parseRetryAfter(like.headers?.get('retry-after')) : undefined;
+  // Graph sends Retry-After with 429 and with 503 (and may with other answers): whatever carries it is honoured.
+  const retryAfterMs = status === null ? undefined : parseRetryAfter(like.headers?.get('retry-after'));
   const name = error instanceof Error ? error.name : null;
   const reason =
     status === null

@@ -4,8 +4,9 @@ import type { FetchOptions } from '@microsoft/microsoft-graph-client';
 import type express from 'express';
 import type { Config } from '../../config/config.ts';
 import type { CrmStore } from '../../crm/crm-store.ts';
-import type { Logger } from '../../log/logger.ts';
+import { outsideLogContext, type Logger } from '../../log/logger.ts';
 import { createGraphWebhookRouter, type LifecycleEvent } from '../../http/graph-webhook.ts';
+import { RejectionLog } from '../../http/rejection-log.ts';
 import type { Mailbox } from '../mailbox.ts';
 import { CoalescingTask } from './coalescing-task.ts';
 import { GraphApi } from './graph-api.ts';
@@ -180,12 +181,16 @@ export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
       if (event === 'missed') await deltaTask.trigger();
       else await requestAction(event === 'subscriptionRemoved' ? 'replace' : 'renew');
     };
-    run().catch((error: unknown) => fail(`lifecycle ${event}`, error));
+    // The webhook request only announced it: the work is the intake's own, not part of that request.
+    outsideLogContext(() => run().catch((error: unknown) => fail(`lifecycle ${event}`, error)));
   };
 
+  // Forged notifications are counted, not logged one by one; the count's timer stops with the intake.
+  const rejections = new RejectionLog(options.logger.child({ component: 'graph-webhook' }));
   const router = createGraphWebhookRouter({
     store,
     logger: options.logger,
+    rejections,
     clientState,
     now,
     isKnownSubscription: (id) => subscriptions.isKnown(id),
@@ -234,6 +239,7 @@ export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
       state.started = false;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
+      rejections.stop();
       await Promise.all([subscriptionTask.idle, deltaTask.idle]);
       await store.releaseLease(leases.subscription.name, owner);
       await store.releaseLease(leases.delta.name, owner);

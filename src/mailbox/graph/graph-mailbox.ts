@@ -45,6 +45,7 @@ export class GraphMailbox implements Mailbox {
   /**
    * Sends exactly one request and never retries it: Graph answers 202 without an id, so after a timeout or a 503 we
    * cannot know whether the mail went out. The outbox decides whether to try again (at most one duplicate).
+   * While Graph throttles the mailbox the request waits for the gate in GraphApi, or fails as throttled unsent.
    */
   async send(mime: Buffer, options: SendMailOptions): Promise<void> {
     await this.#api.call({
@@ -111,6 +112,8 @@ export class GraphMailbox implements Mailbox {
         path: `${this.#user}/mailFolders`,
         what: `create folder ${displayName}`,
         body: { displayName },
+        // Safe to repeat: a create that went through before its answer was lost answers 409, handled below.
+        retries: 3,
       });
       return created.id;
     } catch (error) {

@@ -28,7 +28,22 @@ export class LocalMailbox implements Mailbox {
   }
 
   async ensureFolders(): Promise<void> {
-    for (const folder of folders) await mkdir(join(this.#root, folder), { recursive: true });
+    for (const folder of folders) await this.#folder(folder);
+  }
+
+  /** The folder's path, created when missing; a file in its place is an error, not a folder. */
+  async #folder(folder: (typeof folders)[number]): Promise<string> {
+    const path = join(this.#root, folder);
+    try {
+      await mkdir(path, { recursive: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') {
+        throw new MailboxError('transient', `${path} is not a folder (move the file away)`, { cause: error });
+      }
+      throw new MailboxError('transient', `cannot create ${path}`, { cause: error });
+    }
+    return path;
   }
 
   /** The file name inside a mailbox id (`name|size|mtime`; the name itself may contain `|`). */
@@ -83,14 +98,21 @@ export class LocalMailbox implements Mailbox {
     }
   }
 
+  /**
+   * Writes the mail under a temporary name, then renames it: `sent/<outbox id>.eml` exists only complete, so a
+   * mail found there was sent, and a partial file a crash left behind is simply written again.
+   */
   async send(mime: Buffer, options: SendMailOptions): Promise<void> {
-    const path = join(this.#root, 'sent', `${options.outboxId}.eml`);
+    const folder = await this.#folder('sent');
+    const path = join(folder, `${options.outboxId}.eml`);
+    // Sent before (a retry after a crash between writing and marking it sent); an empty file is a write that a
+    // crash cut short, not a sent mail.
+    if ((await sizeOf(path)) > 0) return;
+    const partial = join(folder, `.${options.outboxId}.eml.partial`);
     try {
-      await mkdir(join(this.#root, 'sent'), { recursive: true });
-      // 'wx': the same outbox mail is written once, even when sending is retried.
-      await writeFile(path, mime, { flag: 'wx' });
+      await writeFile(partial, mime);
+      await rename(partial, path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
       throw new MailboxError('transient', `cannot write ${path}`, { cause: error });
     }
   }
@@ -99,7 +121,7 @@ export class LocalMailbox implements Mailbox {
     const name = basename(LocalMailbox.fileOf(mailboxId));
     const from = await this.#locate(mailboxId);
     if (!from || from === join(this.#root, folder, name)) return; // already there
-    await mkdir(join(this.#root, folder), { recursive: true });
+    await this.#folder(folder);
     let target = join(this.#root, folder, name);
     for (let n = 1; await exists(target); n += 1) {
       target = join(this.#root, folder, `${basename(name, extname(name))}.${n}${extname(name)}`);
@@ -110,6 +132,15 @@ export class LocalMailbox implements Mailbox {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new MailboxError('transient', `cannot move ${from} to ${folder}/`, { cause: error });
     }
+  }
+}
+
+/** The size of a file, or 0 when there is none. */
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -3,8 +3,11 @@ import { detectXmlTransactions } from '../../domain/xml-api/detect-transactions.
 import type { XmlTransactionReport } from '../../domain/xml-api/build-response.ts';
 import type { CrmStore, NewOutgoingMail } from '../../crm/crm-store.ts';
 import type { ApiHandling } from '../process-message.ts';
-import { composeResponseMail, routeResponse } from './response-mail.ts';
+import { composeForward } from '../outgoing-mail.ts';
+import type { ProcessingSettings } from '../processing-settings.ts';
+import { composeResponseMail, oneLine, routeResponse } from './response-mail.ts';
 import type { ResponseRouting } from './response-mail.ts';
+import { responseLimitReached } from './response-limits.ts';
 import { runTransaction, unreadable } from './run-transaction.ts';
 import type { TransactionRun } from './run-transaction.ts';
 
@@ -17,7 +20,16 @@ export interface XmlApiSettings {
   sendResponses: boolean;
   /** XML_API_RESPONSE_BCC: a copy of every response, or null. */
   responseBcc: string | null;
+  /** XML_API_RESPONSE_LIMIT_PER_HOUR: responses to one recipient per hour. */
+  responseLimitPerRecipient: number;
+  /** AUTO_REPLY_GLOBAL_LIMIT_PER_HOUR: acknowledgments and responses together, per hour. */
+  autoReplyGlobalLimit: number;
   supportAddress: string;
+  /**
+   * Never answered in any form, nor sent the Bcc copy: the support address, the internal support address,
+   * SUPPORT_MAILBOX (entries that are not addresses, such as a mailbox object id, match nothing).
+   */
+  ownAddresses: string[];
   /** TICKET_NUMBER_DIGITS, for the numbers of new tickets. */
   ticketDigits: number;
 }
@@ -25,6 +37,8 @@ export interface XmlApiSettings {
 export interface XmlApiDeps {
   store: CrmStore;
   settings: XmlApiSettings;
+  /** For the forward to internal support when a transaction fails authentication (composeForward). */
+  processingSettings: ProcessingSettings;
   /** The message's idempotency key (`messageKey(email)`); each transaction's result is stored under it. */
   messageKey: string;
   newId: () => string;
@@ -62,6 +76,60 @@ function summarise(reports: readonly XmlTransactionReport[]): Pick<XmlApiHandlin
   return { code, reason: `XML API: ${each.join('; ')}` };
 }
 
+/** The password check refused it: its caller has not shown that it may use the API, or be answered. */
+const failedAuthentication = (run: TransactionRun): boolean =>
+  run.report.errors.some((error) => error.code === 'BAD_PASSWORD');
+
+/** Who gets one transaction's response: `answered` holds this mail's earlier recipients (rate limits). */
+async function routeRun(
+  run: TransactionRun,
+  answered: readonly string[],
+  deps: XmlApiDeps,
+  now: Date,
+): Promise<ResponseRouting> {
+  if (!run.readable) return { skipped: 'the XML could not be read, so it names no address to answer' };
+  if (failedAuthentication(run)) {
+    return {
+      skipped:
+        'authentication failed (BAD_PASSWORD): nobody is answered; the mail is forwarded to internal support',
+    };
+  }
+  const routing = routeResponse(run.sendResponseToEmail, deps.settings);
+  if (!('to' in routing)) return routing;
+  const limited = await responseLimitReached(routing.to, answered, deps.store, deps.settings, now);
+  return limited ? { skipped: limited } : routing;
+}
+
+/**
+ * One forward per mail, however many of its transactions failed: internal support sees who tries the
+ * API without the password. The note says why, never which password was given or expected.
+ */
+async function forwardFailedAuthentication(
+  email: ParsedEmail,
+  failed: readonly TransactionRun[],
+  total: number,
+  deps: XmlApiDeps,
+): Promise<NewOutgoingMail> {
+  const each = failed.map(({ report, sendResponseToEmail }) => {
+    const which = total === 1 ? '' : `transaction #${report.index + 1}: `;
+    const asked = sendResponseToEmail
+      ? ` (it asked for a response to ${oneLine(sendResponseToEmail, 256)}; none was sent)`
+      : '';
+    return `${which}${report.errors.map((error) => error.message).join(', ')}${asked}`;
+  });
+  const forward = await composeForward(
+    email,
+    email.raw,
+    {
+      title: 'XML API authentication failed',
+      reason: `XML API authentication failed (BAD_PASSWORD): ${each.join('; ')}. ${failed.length === 1 ? 'It' : 'They'} changed nothing and nobody was answered.`,
+    },
+    deps.processingSettings,
+    deps.newId,
+  );
+  return { ...forward, aboutSender: email.from?.address ?? null };
+}
+
 /**
  * Step 2 of the decision order (DESIGN §4): when the mail is an XML API call, applies each of its
  * transactions and prepares the response mails; null when it is not one (or the API is off), and
@@ -88,16 +156,21 @@ export async function handleXmlApiMail(email: ParsedEmail, deps: XmlApiDeps): Pr
     );
   }
 
+  const now = deps.now();
   const transactions: XmlTransactionDetails[] = [];
   const outgoing: NewOutgoingMail[] = [];
-  for (const { report, readable, sendResponseToEmail } of runs) {
-    const response: ResponseRouting = readable
-      ? routeResponse(sendResponseToEmail, settings)
-      : { skipped: 'the XML could not be read, so it names no address to answer' };
+  const answered: string[] = [];
+  for (const run of runs) {
+    const response = await routeRun(run, answered, deps, now);
     if ('to' in response) {
-      outgoing.push(await composeResponseMail(report, response, email.messageId, settings, deps.newId));
+      outgoing.push(await composeResponseMail(run.report, response, email.messageId, settings, deps.newId));
+      answered.push(response.to);
     }
-    transactions.push({ ...report, response });
+    transactions.push({ ...run.report, response });
+  }
+  const unauthenticated = runs.filter(failedAuthentication);
+  if (unauthenticated.length > 0) {
+    outgoing.push(await forwardFailedAuthentication(email, unauthenticated, runs.length, deps));
   }
   const reports = runs.map((run) => run.report);
   const applied = reports.filter((report) => report.status === 'success');

@@ -1,6 +1,7 @@
 import { normaliseAddress } from '../../domain/addresses.ts';
 import { buildResponseXml } from '../../domain/xml-api/build-response.ts';
 import type { XmlTransactionReport } from '../../domain/xml-api/build-response.ts';
+import { isOwnAddress, readResponseAddress } from '../../domain/xml-api/response-address.ts';
 import type { NewOutgoingMail } from '../../crm/crm-store.ts';
 import { composeMail } from '../compose-mail.ts';
 import { newMessageId } from '../thread-reference.ts';
@@ -9,14 +10,17 @@ export interface ResponseSettings {
   sendResponses: boolean;
   responseBcc: string | null;
   supportAddress: string;
+  /** The connector's own addresses (support, internal support, the mailbox): never answered, in any form. */
+  ownAddresses: readonly string[];
 }
 
 /** Who gets a transaction's response, or why nobody does (recorded in the outcome). */
 export type ResponseRouting = { to: string; bcc: string | null } | { skipped: string };
 
 /**
- * A response goes to `SendResponseToEmail` only: never to the sender as such (only when the XML names
- * it), never to the support address (it would come back as a new message: a loop).
+ * A response goes to `SendResponseToEmail` only, and only when it is exactly one address: never to the
+ * sender as such (only when the XML names it), never to a list, never to one of the connector's own
+ * addresses (it would come back as a new message: a loop). The Bcc copy is never an own address either.
  */
 export function routeResponse(
   sendResponseToEmail: string | null,
@@ -24,16 +28,21 @@ export function routeResponse(
 ): ResponseRouting {
   if (!settings.sendResponses) return { skipped: 'responses are turned off (XML_API_SEND_RESPONSES=false)' };
   if (sendResponseToEmail === null) return { skipped: 'the transaction names no SendResponseToEmail' };
-  const to = normaliseAddress(sendResponseToEmail);
-  if (!to) return { skipped: 'SendResponseToEmail is not a single email address' };
-  const support = normaliseAddress(settings.supportAddress);
-  if (to === support) return { skipped: 'SendResponseToEmail is the support address itself (it would loop)' };
+  const read = readResponseAddress(sendResponseToEmail);
+  if (!read.ok) return { skipped: read.reason };
+  const to = read.address;
+  if (isOwnAddress(to, settings.ownAddresses)) {
+    return {
+      skipped:
+        "SendResponseToEmail is one of the connector's own addresses (the support address, internal support or the mailbox): it would loop",
+    };
+  }
   const bcc = normaliseAddress(settings.responseBcc);
-  return { to, bcc: bcc && bcc !== support && bcc !== to ? bcc : null };
+  return { to, bcc: bcc && bcc !== to && !isOwnAddress(bcc, settings.ownAddresses) ? bcc : null };
 }
 
 /** A header value from caller text: one line, bounded. */
-const oneLine = (value: string, max: number): string =>
+export const oneLine = (value: string, max: number): string =>
   value
     .replace(/[\p{Cc}\p{Cf}]+/gu, ' ')
     .trim()
