@@ -1,4 +1,4 @@
-import type { ParsedEmail } from './email.ts';
+import type { EmailAttachment, ParsedEmail } from './email.ts';
 
 /** What loop protection concludes about a message (RFC 3834 and what real mail systems do). */
 export interface MachineMailVerdict {
@@ -10,41 +10,166 @@ export interface MachineMailVerdict {
   noAutoReply: string | null;
 }
 
+/** What loop protection reads of a message: its headers, sender and subject, and the types of its parts. */
+export type MachineMailInput = Pick<ParsedEmail, 'headers' | 'from' | 'subject' | 'contentType'> & {
+  attachments?: readonly Pick<EmailAttachment, 'contentType'>[];
+};
+
 const outOfOfficeSubject =
   /^\s*(automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|autosvar|automatisk svar|automatische antwort|abwesenheitsnotiz|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|automatisch antwoord|afwezig)\b[^:]{0,40}:/i;
 
-const bounceSender = /^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@/i;
-const noReplySender = /^(no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?|notifications?)([-+_.][^@]*)?@/i;
+/**
+ * Subjects of bounces that come as plain text, without a delivery-status part. Each is anchored to the
+ * start and most to the end as well: a person forwarding a bounce ("FW: Undeliverable: …") or asking about
+ * one ("Mail delivery failed for all our users") wants a ticket, so only the exact wording of a mail
+ * system counts.
+ */
+const bounceSubject = new RegExp(
+  '^\\s*(?:' +
+    [
+      // Exchange and Outlook, in their languages: "<word>: original subject".
+      '(?:undeliverable|unzustellbar|nicht zustellbar|non remis|non recapitabile|no se puede entregar|onbestelbaar|niedostarczalne)\\s?:',
+      'undelivered mail returned to sender$', // Postfix
+      'mail delivery failed\\s?: returning message to sender$', // Exim
+      'delivery status notification \\((?:failure|delay)\\)$', // Gmail
+      'failure notice$', // qmail, Yahoo
+      'returned mail\\s?:', // sendmail
+      'warning: could not send message for past ', // sendmail, delayed
+      'delayed mail \\(still being retried\\)$', // Postfix, delayed
+      'delivery failure\\s?:', // Lotus Domino
+      // Japanese carriers and providers: "mail sending/delivery error notice", "undelivered mail".
+      '(?:【[^】]{0,20}】\\s*)?(?:メール)?(?:送信|配信)(?:エラー|不能|失敗)(?:通知|のお知らせ|報告)(?:\\s*[:：]|$)',
+      '(?:【[^】]{0,20}】\\s*)?(?:未達メール|配信不能|不達メール)(?:通知|のお知らせ)?(?:\\s*[:：]|$)',
+    ].join('|') +
+    ')',
+  'i',
+);
 
-/** Classifies a message as machine-made, bulk, or not to be answered. Pure: reads headers only. */
-export function classifyMachineMail(
-  email: Pick<ParsedEmail, 'headers' | 'from' | 'subject' | 'contentType'>,
+/** Mailboxes of the daemons that send bounces, however a mail system spells them (`MAILER_DAEMON`, `post-master`). */
+const daemonLocalPart = /^(?:mailer[-_.]?daemon|mail[-_.]?daemon|mdaemon|post[-_.]?master)(?:[+=].*)?$/;
+/** The name mail systems give their bounces, whatever the address they send them from. */
+const daemonName = /^mail delivery (?:sub)?system$/i;
+/** A no-reply address cannot be answered: no person is behind it (`noreply`, `azure-noreply`, `do_not_reply`). */
+const noReplyLocalPart = /(?:^|[-_.+])(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply)(?:[-_.+=]|$)/;
+/** What notification services of cloud consoles, monitoring and shops send from; nobody writes from these. */
+const notificationLocalPart = /(?:^|[-_.+])(?:notifications?|notify|alerts?|alerting|bounces?)(?:[-_.+=]|$)/;
+/** Addresses that only list managers use: Mailman's `-bounces`, Majordomo's and LISTSERV's `owner-list`. */
+const listManagerLocalPart = /^(?:owner-.+|.+-bounces(?:[+=].*)?|mailman|listserv|majordomo|sympa|ezmlm)$/;
+/**
+ * Suffixes that list managers send their notices from (`list-request`, `list-owner`, Mailman 2's
+ * `list-admin`), but that people's role mailboxes use too (`product-owner@`, `sys-admin@`): they count
+ * only in a message that carries a list manager's headers.
+ */
+const listRoleLocalPart = /^.+-(?:admin|owner|request)$/;
+const listManagerHeaders = [
+  'x-mailman-version',
+  'x-list-administrivia',
+  'x-listserver',
+  'x-beenthere',
+  'list-id',
+];
+/**
+ * Role mailboxes of scheduled and monitoring jobs. A role name alone is weak (a person may read and write
+ * `billing@`), so it counts only in mail sent through a sending service (below).
+ */
+const jobLocalPart =
+  /^(?:monitoring|monitor|status|reports?|system|bot|robot|automated|automation|cron|scheduler|billing|budgets?|digest|updates)$/;
+/**
+ * Headers that sending services for applications stamp on every message: Amazon SES (`X-SES-Outgoing`,
+ * its `Feedback-ID`), SendGrid (`X-SG-EID`), Mailgun (`X-Mailgun-Sid`). Alone they prove nothing about a
+ * person (mailboxes hosted on Amazon WorkMail go out through SES), so they are evidence only together
+ * with a job's role mailbox.
+ */
+const sendingServiceHeaders = ['x-ses-outgoing', 'feedback-id', 'x-sg-eid', 'x-mailgun-sid'];
+/** Report parts (RFC 3464 delivery status, RFC 5965 abuse feedback, RFC 8098 read receipts). */
+const reportPartTypes = new Set([
+  'message/delivery-status',
+  'message/global-delivery-status',
+  'message/feedback-report',
+  'message/disposition-notification',
+  'message/global-disposition-notification',
+]);
+
+type HeaderReader = (name: string) => string;
+
+function reportVerdict(email: MachineMailInput, header: HeaderReader): string | null {
+  if (email.contentType === 'multipart/report') {
+    const reportType = /report-type\s*=\s*"?([\w-]+)/.exec(header('content-type'))?.[1];
+    if (reportType === 'feedback-report') return 'abuse or feedback report (multipart/report, ARF)';
+    return 'delivery or read report (multipart/report)';
+  }
+  // Some providers send an abuse report or bounce as multipart/mixed, with the report part inside.
+  const part = email.attachments?.find((attachment) =>
+    reportPartTypes.has(attachment.contentType.toLowerCase()),
+  );
+  return part ? `report part ${part.contentType.toLowerCase()}` : null;
+}
+
+/** Why the sender is a machine, read from its address and name; null when it may be a person. */
+function machineSender(email: MachineMailInput, has: (name: string) => boolean): string | null {
+  const address = (email.from?.address ?? '').toLowerCase();
+  const local = address.slice(0, Math.max(address.lastIndexOf('@'), 0));
+  if (!local) return null;
+  if (daemonLocalPart.test(local)) return `sent by ${local} (bounce)`;
+  if (daemonName.test(email.from?.name.trim() ?? '')) return `sent by "${email.from?.name.trim()}" (bounce)`;
+  if (listManagerLocalPart.test(local)) return `mailing list manager ${local}`;
+  if (listRoleLocalPart.test(local) && listManagerHeaders.some(has)) return `mailing list manager ${local}`;
+  if (noReplyLocalPart.test(local)) return `no-reply sender ${address}`;
+  if (notificationLocalPart.test(local)) return `notification sender ${address}`;
+  if (jobLocalPart.test(local)) {
+    const service = sendingServiceHeaders.find(has);
+    if (service) return `notification sender ${address} (${service})`;
+  }
+  return null;
+}
+
+/** Why the message is machine-made, the strongest evidence first; null when a person may have written it. */
+function machineMadeBecause(
+  email: MachineMailInput,
   ownAddresses: readonly string[],
-): MachineMailVerdict {
-  const header = (name: string): string => (email.headers[name] ?? '').trim().toLowerCase();
-  const from = email.from?.address ?? '';
-
-  let autoGenerated: string | null = null;
+  header: HeaderReader,
+  has: (name: string) => boolean,
+): string | null {
+  const from = (email.from?.address ?? '').toLowerCase();
+  if (from && ownAddresses.some((own) => own.toLowerCase() === from))
+    return 'sent from the support address itself (mail loop)';
   const autoSubmitted = header('auto-submitted');
-  const precedence = header('precedence');
-  const returnPath = header('return-path');
-  if (from && ownAddresses.includes(from)) autoGenerated = 'sent from the support address itself (mail loop)';
-  else if (autoSubmitted && !autoSubmitted.startsWith('no'))
-    autoGenerated = `Auto-Submitted: ${autoSubmitted.split(';')[0]}`;
-  else if (email.contentType === 'multipart/report')
-    autoGenerated = 'delivery or read report (multipart/report)';
-  else if (bounceSender.test(from)) autoGenerated = `sent by ${from.split('@')[0]} (bounce)`;
-  else if (email.headers['x-failed-recipients'] !== undefined) autoGenerated = 'bounce (X-Failed-Recipients)';
-  else if (returnPath === '<>') autoGenerated = 'null return path (bounce or report)';
-  else if (precedence === 'auto_reply') autoGenerated = 'Precedence: auto_reply';
-  else if (
+  if (autoSubmitted && !autoSubmitted.startsWith('no'))
+    return `Auto-Submitted: ${autoSubmitted.split(';')[0]}`;
+  const report = reportVerdict(email, header);
+  if (report) return report;
+  if (email.headers['x-failed-recipients'] !== undefined) return 'bounce (X-Failed-Recipients)';
+  if (header('return-path') === '<>') return 'null return path (bounce or report)';
+  if (header('precedence') === 'auto_reply') return 'Precedence: auto_reply';
+  if (
     email.headers['x-autoreply'] !== undefined ||
     email.headers['x-autorespond'] !== undefined ||
     /^(yes|true)$/.test(header('x-autogenerated'))
   )
-    autoGenerated = 'auto-reply header';
-  else if (outOfOfficeSubject.test(email.subject)) autoGenerated = 'out-of-office reply (subject)';
+    return 'auto-reply header';
+  // Exchange stamps this on every message it makes itself: inbox-rule forwards and replies, transport-rule
+  // notices, journal reports. A message a person wrote does not carry it.
+  if (has('x-ms-exchange-generated-message-source'))
+    return `generated by Exchange (${email.headers['x-ms-exchange-generated-message-source']!.trim()})`;
+  // Mailman marks its own notices (moderation requests, bounce reports) so, as opposed to posts to the list.
+  if (header('x-list-administrivia') === 'yes') return 'mailing list notice (X-List-Administrivia)';
+  const sender = machineSender(email, has);
+  if (sender) return sender;
+  if (outOfOfficeSubject.test(email.subject)) return 'out-of-office reply (subject)';
+  if (bounceSubject.test(email.subject)) return 'bounce (subject)';
+  return null;
+}
 
+/** Classifies a message as machine-made, bulk, or not to be answered. Pure: reads headers only. */
+export function classifyMachineMail(
+  email: MachineMailInput,
+  ownAddresses: readonly string[],
+): MachineMailVerdict {
+  const header: HeaderReader = (name) => (email.headers[name] ?? '').trim().toLowerCase();
+  const has = (name: string): boolean => header(name) !== '';
+  const autoGenerated = machineMadeBecause(email, ownAddresses, header, has);
+
+  const precedence = header('precedence');
   let bulk: string | null = null;
   if (['bulk', 'junk', 'list'].includes(precedence)) bulk = `Precedence: ${precedence}`;
   else if (email.headers['list-id'] !== undefined) bulk = 'mailing list (List-Id)';
@@ -54,7 +179,6 @@ export function classifyMachineMail(
   const suppress = header('x-auto-response-suppress');
   if (!noAutoReply && /\b(all|oof|autoreply)\b/.test(suppress))
     noAutoReply = `X-Auto-Response-Suppress: ${suppress}`;
-  if (!noAutoReply && noReplySender.test(from)) noAutoReply = `no-reply sender ${from}`;
-  if (!noAutoReply && !from) noAutoReply = 'no sender address';
+  if (!noAutoReply && !email.from?.address) noAutoReply = 'no sender address';
   return { autoGenerated, bulk, noAutoReply };
 }

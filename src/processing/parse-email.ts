@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
@@ -13,11 +14,14 @@ export class MessageParseError extends Error {
 function addresses(value: AddressObject | AddressObject[] | undefined): EmailAddress[] {
   const objects = value === undefined ? [] : Array.isArray(value) ? value : [value];
   const result: EmailAddress[] = [];
+  // A set, not a search of the list: a header of ten thousand addresses must not cost seconds.
+  const seen = new Set<string>();
   const visit = (entries: AddressObject['value']): void => {
     for (const entry of entries) {
       if (entry.group) visit(entry.group);
       const address = normaliseAddress(entry.address);
-      if (address && !result.some((known) => known.address === address)) {
+      if (address && !seen.has(address)) {
+        seen.add(address);
         result.push({ address, name: (entry.name ?? '').trim() });
       }
     }
@@ -57,9 +61,91 @@ function headerMap(parsed: ParsedMail): Record<string, string> {
     // A line that is not a header at all (garbage bytes) has an empty key: it is no header.
     if (!line.key || headers[line.key] !== undefined) continue;
     const colon = line.line.indexOf(':');
-    headers[line.key] = (colon >= 0 ? line.line.slice(colon + 1) : '').replace(/\r?\n[ \t]+/g, ' ').trim();
+    // mailparser hands header lines over byte for byte; after repairHeaderBytes they are UTF-8.
+    const value = Buffer.from(colon >= 0 ? line.line.slice(colon + 1) : '', 'latin1').toString('utf8');
+    headers[line.key] = value.replace(/\r?\n[ \t]+/g, ' ').trim();
   }
   return headers;
+}
+
+/**
+ * The media type of a Content-Type value, lower-case. RFC 2045 allows comments anywhere in it
+ * (`multipart/report (arf); …`) and some senders quote the type; either would otherwise hide a report.
+ */
+export function mediaTypeOf(value: string | undefined): string {
+  let text = value ?? '';
+  for (let depth = 0; depth < 8 && text.includes('('); depth++) text = text.replace(/\([^()]*\)/g, ' ');
+  const type = text.split(';')[0]!.replace(/["\s]/g, '').toLowerCase();
+  return type || 'text/plain';
+}
+
+/** Where the top-level header ends: at its first empty line, or at the end of a message that has none. */
+function headerEnd(raw: Buffer): number {
+  if (raw[0] === 0x0a || (raw[0] === 0x0d && raw[1] === 0x0a)) return 0;
+  const ends = [raw.indexOf('\r\n\r\n'), raw.indexOf('\n\n'), raw.indexOf('\n\r\n')].filter((at) => at >= 0);
+  return ends.length > 0 ? Math.min(...ends) : raw.length;
+}
+
+/** mailparser refuses a header larger than this; there is nothing to repair in one. */
+const maxHeaderBytes = 1_048_576;
+
+/** A Q-encoded word (RFC 2047); its text may hold raw bytes that should have been `=XX` escapes. */
+const qEncodedWord = /=\?[^?\s]{1,75}\?[Qq]\?[^?\t\n\r ]*\?=/g;
+/** Whether header text holds ISO-2022-JP's escape sequences (to JIS X 0208/0212 or JIS X 0201). */
+function hasIso2022Escapes(text: string): boolean {
+  return ['\x1b$@', '\x1b$B', '\x1b$(D', '\x1b(J', '\x1b(I'].some((escape) => text.includes(escape));
+}
+
+/**
+ * The 8-bit charset to read undeclared header bytes in, guessed from the body's charset; null = no guess.
+ * Header text is never UTF-16, and 8-bit bytes in a mail whose body is ISO-2022-JP (7-bit) are Shift_JIS.
+ */
+function headerCharsetFor(label: string | undefined): string | null {
+  if (!label) return null;
+  let encoding: string;
+  try {
+    encoding = new TextDecoder(label).encoding;
+  } catch {
+    return null;
+  }
+  if (encoding === 'iso-2022-jp') return 'shift_jis';
+  return ['utf-8', 'utf-16le', 'utf-16be', 'replacement', 'x-user-defined'].includes(encoding)
+    ? null
+    : encoding;
+}
+
+/**
+ * Rewrites the top-level header so that mailparser reads it as the sender meant it. mailparser reads header
+ * bytes as UTF-8 before it decodes encoded words, so bytes that are not UTF-8 turn into U+FFFD first:
+ * - old Outlook versions put raw 8-bit bytes inside Q-encoded words (`=?iso-8859-1?Q?Fr<F6>sche?=`);
+ *   escaped as `=F6`, they decode with the charset the word declares;
+ * - header text in a legacy charset without any encoded word is transcoded to UTF-8: ISO-2022-JP when it
+ *   carries that charset's escapes (Japanese carriers), else the charset of the message's body, else
+ *   windows-1252, the usual charset of such mail.
+ * Returns the message unchanged (not copied) when its header is plain ASCII or UTF-8.
+ */
+export function repairHeaderBytes(raw: Buffer): Buffer {
+  const end = headerEnd(raw);
+  if (end > maxHeaderBytes) return raw;
+  const latin1 = raw.toString('latin1', 0, end);
+  if (!/[\x80-\xff]/.test(latin1) && !hasIso2022Escapes(latin1)) return raw;
+
+  const text = latin1.replace(qEncodedWord, (word) =>
+    // Anything but printable ASCII is escaped; the word's pattern already excludes line breaks and spaces.
+    word.replace(/[^!-~]/g, (char) => `=${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`),
+  );
+  const contentType = /^content-type:([^\n]*(?:\r?\n[ \t][^\n]*)*)/im.exec(text)?.[1] ?? '';
+  const bodyCharset = headerCharsetFor(/charset\s*=\s*"?([\w.:-]+)/i.exec(contentType)?.[1]);
+  const pieces: Buffer[] = [];
+  // One header field with its folded continuation lines at a time, line breaks kept.
+  for (const field of text.split(/(?<=\n)(?![ \t])/)) {
+    const bytes = Buffer.from(field, 'latin1');
+    let charset: string | null = null;
+    if (hasIso2022Escapes(field)) charset = 'iso-2022-jp';
+    else if (!isUtf8(bytes)) charset = bodyCharset ?? 'windows-1252';
+    pieces.push(charset ? Buffer.from(new TextDecoder(charset).decode(bytes), 'utf8') : bytes);
+  }
+  return Buffer.concat([...pieces, raw.subarray(end)]);
 }
 
 function attachmentsOf(parsed: ParsedMail): EmailAttachment[] {
@@ -88,7 +174,7 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   const problems: string[] = [];
   let parsed: ParsedMail;
   try {
-    parsed = await simpleParser(Readable.from(slices(raw)), {
+    parsed = await simpleParser(Readable.from(slices(repairHeaderBytes(raw))), {
       skipImageLinks: true,
       skipTextLinks: true,
       keepCidLinks: true,
@@ -105,7 +191,7 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   const html = typeof parsed.html === 'string' ? sanitiseHtml(parsed.html) : null;
   // mailparser derives the text from the HTML when a message has no text part.
   const text = parsed.text ?? '';
-  const contentType = (headers['content-type'] ?? 'text/plain').split(';')[0]!.trim().toLowerCase();
+  const contentType = mediaTypeOf(headers['content-type']);
   const boundary = /\bboundary\s*=\s*"?([^";]+)"?/i.exec(headers['content-type'] ?? '')?.[1]?.trim();
   if (contentType.startsWith('multipart/') && (!boundary || !raw.includes(`--${boundary}`)))
     problems.push(`${contentType} whose boundary never appears: its parts could not be read`);

@@ -66,6 +66,156 @@ describe('classifyMachineMail: machine-made mail (never a ticket, never answered
   });
 });
 
+const report = (parameters: string) => ({
+  ...mail({ 'content-type': `multipart/report; ${parameters}; boundary="arf-7f3a"` }),
+  contentType: 'multipart/report',
+});
+const withParts = (...types: string[]) => ({
+  ...mail({ 'content-type': 'multipart/mixed; boundary="b"' }),
+  contentType: 'multipart/mixed',
+  attachments: types.map((contentType) => ({ contentType })),
+});
+
+describe('classifyMachineMail: machine-made mail seen in real mailboxes', () => {
+  it.each([
+    // Abuse and feedback reports (RFC 5965).
+    ['an ARF abuse report', report('report-type=feedback-report'), /abuse or feedback report/],
+    ['an ARF report with odd case', report('Report-Type="Feedback-Report"'), /abuse or feedback report/],
+    ['an abuse report sent as multipart/mixed', withParts('message/feedback-report'), /feedback-report/],
+    [
+      'a bounce sent as multipart/mixed',
+      withParts('text/plain', 'message/delivery-status'),
+      /delivery-status/,
+    ],
+    ['a read receipt part', withParts('Message/Disposition-Notification'), /disposition-notification/],
+    // No-reply senders, however spelled.
+    ['a no-reply sender', mail({}, 'Your invoice', 'no-reply@billing.example'), /no-reply sender/],
+    ['a noreply sender', mail({}, 'Your invoice', 'noreply@billing.example'), /no-reply sender/],
+    ['a do-not-reply sender', mail({}, 'Your order', 'do-not-reply@shop.example'), /no-reply sender/],
+    ['a donotreply sender', mail({}, 'Your invoice', 'donotreply@billing.example'), /no-reply sender/],
+    ['a no_reply sender', mail({}, 'Password expiry', 'no_reply@acme.example'), /no-reply sender/],
+    ['a NoReply sender', mail({}, 'Password expiry', 'NoReply@acme.example'), /no-reply sender/],
+    ['a product-noreply sender', mail({}, 'Service health', 'azure-noreply@cloud.example'), /no-reply/],
+    ['a noreply sender with a tag', mail({}, 'Report', 'noreply+dmarc@acme.example'), /no-reply sender/],
+    // Mailing-list managers.
+    [
+      'a Mailman -admin notice',
+      mail(
+        { 'x-mailman-version': '2.1.39' },
+        'Customers unsubscribe notification',
+        'customers-admin@acme.example',
+      ),
+      /mailing list manager customers-admin/,
+    ],
+    [
+      'a list -owner notice',
+      mail(
+        { 'list-id': '<customers.acme.example>' },
+        'Bounce action notification',
+        'customers-owner@acme.example',
+      ),
+      /mailing list manager/,
+    ],
+    [
+      'a list -request confirmation',
+      mail({ 'x-mailman-version': '2.1.39' }, 'confirm 4f1c0a9e', 'customers-request@acme.example'),
+      /mailing list manager/,
+    ],
+    [
+      'a list -bounces address',
+      mail({}, 'Uncaught bounce', 'customers-bounces@acme.example'),
+      /list manager/,
+    ],
+    [
+      'a Mailman VERP bounce address',
+      mail({}, 'Your membership', 'customers-bounces+jane=acme.example@acme.example'),
+      /list manager/,
+    ],
+    [
+      'a LISTSERV owner- address',
+      mail({}, 'Message rejected', 'owner-partners@acme.example'),
+      /list manager/,
+    ],
+    ['the LISTSERV manager itself', mail({}, 'Command output', 'LISTSERV@acme.example'), /list manager/],
+    [
+      'a Mailman notice by its administrivia header',
+      mail({ 'x-list-administrivia': 'yes' }, 'Your message awaits moderator approval', 'jane@acme.example'),
+      /X-List-Administrivia/,
+    ],
+    // Daemons, however spelled.
+    ['a post_master sender', mail({}, 'Delivery failure', 'post_master@acme.example'), /post_master/],
+    ['a post-master sender', mail({}, 'Delivery failure', 'post-master@acme.example'), /post-master/],
+    ['a MAILER_DAEMON sender', mail({}, 'Returned', 'MAILER_DAEMON@acme.example'), /mailer_daemon/],
+    ['a mailer.daemon sender', mail({}, 'Returned', 'mailer.daemon@acme.example'), /bounce/],
+    ['an MDaemon sender', mail({}, 'Message delivery report', 'MDaemon@acme.example'), /mdaemon/],
+    ['a tagged postmaster', mail({}, 'Delivery failure', 'postmaster+bounce@acme.example'), /bounce/],
+    [
+      'a "Mail Delivery System" sender',
+      {
+        ...mail({}, 'Warning', 'mail@acme.example'),
+        from: { address: 'mail@acme.example', name: 'Mail Delivery System' },
+      },
+      /Mail Delivery System/,
+    ],
+    // Notification services of cloud consoles and monitoring.
+    ['a notifications@ sender', mail({}, 'Your build failed', 'notifications@acme.example'), /notification/],
+    ['an alerts@ sender', mail({}, 'CPU above 90 %', 'alerts@acme.example'), /notification sender/],
+    ['a billing-alerts@ sender', mail({}, 'Budget at 80 %', 'billing-alerts@acme.example'), /notification/],
+    [
+      'a budgets@ sender through Amazon SES',
+      mail(
+        { 'x-ses-outgoing': '2026.11.16-54.240.8.17' },
+        'AWS Budgets: Monthly budget exceeded',
+        'budgets@acme.example',
+      ),
+      /notification sender budgets@acme.example \(x-ses-outgoing\)/,
+    ],
+    [
+      'a monitoring@ sender with a Feedback-ID',
+      mail({ 'feedback-id': '1.eu-west-1.Zm9vYmFy=:AmazonSES' }, 'Disk C: low', 'monitoring@acme.example'),
+      /feedback-id/,
+    ],
+    [
+      'a message Exchange generated itself',
+      mail(
+        { 'x-ms-exchange-generated-message-source': 'Mailbox Rules Agent' },
+        'Printer',
+        'jane@acme.example',
+      ),
+      /generated by Exchange \(Mailbox Rules Agent\)/,
+    ],
+  ])('recognises %s', (_case, email, reason) => {
+    const verdict = classifyMachineMail(email, own);
+    expect(verdict.autoGenerated).toMatch(reason);
+    expect(verdict.noAutoReply).not.toBeNull();
+  });
+
+  // Plain-text bounces without a delivery-status part, from an ordinary-looking address.
+  it.each([
+    'Undeliverable: Quote for new laptops',
+    'Undelivered Mail Returned to Sender',
+    'Mail delivery failed: returning message to sender',
+    'Delivery Status Notification (Failure)',
+    'Delivery Status Notification (Delay)',
+    'failure notice',
+    'Returned mail: see transcript for details',
+    'Warning: could not send message for past 4 hours',
+    'DELIVERY FAILURE: User jdoe (jdoe@acme.example) not listed in Domino Directory',
+    'Unzustellbar: Angebot Drucker',
+    'Non remis : Devis imprimantes',
+    'Non recapitabile: Preventivo stampanti',
+    'No se puede entregar: Presupuesto impresoras',
+    'Onbestelbaar: Offerte printers',
+    'メール送信エラー通知',
+    '【重要】メール配信エラーのお知らせ',
+    '未達メール',
+    '配信不能: 見積もりの件',
+  ])('recognises the bounce subject "%s"', (subject) => {
+    const verdict = classifyMachineMail(mail({}, subject, 'mail-gw@acme.example'), own);
+    expect(verdict.autoGenerated).toBe('bounce (subject)');
+  });
+});
+
 describe('classifyMachineMail: bulk and list mail (never answered)', () => {
   it.each([
     ['Precedence: bulk', mail({ precedence: 'bulk' }), 'Precedence: bulk'],
@@ -97,6 +247,22 @@ describe('classifyMachineMail: ordinary mail', () => {
       'a sender whose domain, not its mailbox, says postmaster',
       mail({}, 'Hello', 'jane@postmaster-tools.example'),
     ],
+    // People's role mailboxes that look like a list manager's, without a list manager's headers.
+    ['a sys-admin@ role mailbox', mail({}, 'Server room too warm', 'sys-admin@acme.example')],
+    ['a product-owner@ role mailbox', mail({}, 'Release planning', 'product-owner@acme.example')],
+    ['a purchase-request@ role mailbox', mail({}, 'New laptops', 'purchase-request@acme.example')],
+    ['a billing@ mailbox written by a person', mail({}, 'Invoice 2026-311 is wrong', 'billing@acme.example')],
+    [
+      'a person whose mailbox sends through Amazon SES',
+      mail({ 'x-ses-outgoing': '2026.11.16-54.240.8.17', 'feedback-id': '1.eu-west-1.Zm9v=:AmazonSES' }),
+    ],
+    ['a name that merely contains a notification word', mail({}, 'Hello', 'alertsmith@acme.example')],
+    // People writing about bounces: anchored wording does not match them.
+    ['a forwarded bounce', mail({}, 'FW: Undeliverable: Quote for new laptops')],
+    ['a reply to a bounce', mail({}, 'RE: Mail delivery failed: returning message to sender')],
+    ['a question about failed delivery', mail({}, 'Mail delivery failed for all our users since 9:00')],
+    ['a question quoting a bounce', mail({}, 'Why do I get "Undelivered Mail Returned to Sender"?')],
+    ['a Japanese question about a mail error', mail({}, 'メール送信エラーについて教えてください')],
   ])('leaves %s alone', (_case, email) => {
     expect(classifyMachineMail(email, own)).toEqual({ autoGenerated: null, bulk: null, noAutoReply: null });
   });
@@ -107,8 +273,6 @@ describe('classifyMachineMail: ordinary mail', () => {
       mail({ 'x-auto-response-suppress': 'DR, OOF, AutoReply' }),
       /X-Auto-Response-Suppress/,
     ],
-    ['a no-reply sender', mail({}, 'Your invoice', 'no-reply@billing.example'), /no-reply sender/],
-    ['a donotreply sender', mail({}, 'Your invoice', 'donotreply@billing.example'), /no-reply sender/],
   ])('does not answer (but may still open a ticket for) %s', (_case, email, reason) => {
     const verdict = classifyMachineMail(email, own);
     expect(verdict.autoGenerated).toBeNull();
