@@ -35,9 +35,11 @@ export async function ticketCommand(
   if (!ticket) throw new CliError(`no ticket with number ${number}`);
   const account = await store.findAccountById(ticket.accountId);
   const documents = await store.listDocuments(ticket.id);
+  const history = await store.listTicketHistory(ticket.id);
   const view = {
     ticket,
     account,
+    history,
     documents: documents.map((document) => ({
       id: document.id,
       sender: document.sender,
@@ -55,6 +57,7 @@ export async function ticketCommand(
   output.out(`Ticket ${ticket.number}  [${ticket.status}]  ${ticket.subject}`);
   output.out(`Account ${ticket.accountId}${account ? `  ${account.fileAs || account.company}` : ''}`);
   output.out(`Opened ${ticket.createdAt}, updated ${ticket.updatedAt}`);
+  for (const note of history) output.out(`  ${note.date}  ${note.description}`);
   output.out(`${documents.length} document(s)`);
   for (const document of view.documents) {
     const attachments = document.attachments.length > 0 ? `  (${document.attachments.join(', ')})` : '';

@@ -30,6 +30,8 @@ export interface DecisionFacts {
   addressMatches: AccountMatch[];
   /** Accounts whose Email1/Email2/contact holds the sender's bare domain (only looked up when needed). */
   domainMatches: Account[];
+  /** With UNKNOWN_SENDERS=catch-all and no account matching: the catch-all account (null when it does not exist). */
+  catchAllAccount?: Account | null;
   /** Automatic replies sent to the sender within the rate-limit window. */
   recentAutoReplies: number;
   /** Automatic replies of every kind to anybody within the window (the global cap). */
@@ -45,6 +47,12 @@ export interface DecisionSettings {
   autoReplyLimit: number;
   /** Automatic replies per hour in all, whoever they go to (against floods of forged senders). */
   autoReplyGlobalLimit: number;
+  /** Mail no account matches: forward to internal support, or open the ticket under the catch-all account. */
+  unknownSenders: 'forward' | 'catch-all';
+  /** A customer's reply to a closed ticket: reopen it, open a follow-up ticket, or only file it. */
+  replyToClosedTicket: 'reopen' | 'follow-up' | 'file';
+  /** Statuses that count as closed, lower-case. */
+  closedTicketStatuses: readonly string[];
 }
 
 export type Decision =
@@ -53,6 +61,8 @@ export type Decision =
       accountId: string;
       contactId: string | null;
       acknowledge: boolean;
+      /** Set when the new ticket follows up a closed one the mail replied to. */
+      followsTicket?: Ticket | null;
       code: string;
       reason: string;
       flags: string[];
@@ -61,6 +71,8 @@ export type Decision =
       action: 'filed';
       ticket: Ticket;
       forward: boolean;
+      /** The ticket was closed and this reply reopens it. */
+      reopen?: boolean;
       code: string;
       reason: string;
       flags: string[];
@@ -70,6 +82,16 @@ export type Decision =
 
 function accountNames(accounts: readonly Account[]): string {
   return accounts.map((account) => `${account.fileAs || account.company} (${account.id})`).join(', ');
+}
+
+/** Whether a new ticket's sender gets an acknowledgment; when not, a flag says why. */
+function acknowledge(facts: DecisionFacts, settings: DecisionSettings, flags: string[]): boolean {
+  if (!settings.autoAcknowledge) return false;
+  if (facts.machine.noAutoReply) flags.push(`no-ack:${facts.machine.noAutoReply}`);
+  else if (facts.recentAutoReplies >= settings.autoReplyLimit) flags.push('no-ack:rate-limited');
+  else if (facts.recentAutoRepliesAll >= settings.autoReplyGlobalLimit) flags.push('no-ack:global-limit');
+  else return true;
+  return false;
 }
 
 /** The threaded ticket: subject tag first, then Message-ID references and tokens. */
@@ -88,7 +110,7 @@ function senderBelongsTo(ticket: Ticket, facts: DecisionFacts): boolean {
 }
 
 /**
- * The rules of DESIGN §2 as one function: automated-email rules, threading, new customer mail,
+ * The decision order of docs/outcomes.md as one function: automated-email rules, threading, new customer mail,
  * and the fallback to internal support. The XML API is decided before this (see processing).
  */
 export function decide(facts: DecisionFacts, settings: DecisionSettings): Decision {
@@ -168,16 +190,38 @@ export function decide(facts: DecisionFacts, settings: DecisionSettings): Decisi
         : flags.includes('unrelated-sender')
           ? "a sender unrelated to the ticket's account"
           : 'the customer';
+    // Only the customer's own reply reopens a closed ticket or opens its follow-up; anyone else's is filed.
+    const customer = !staffCheck && !facts.employee && !flags.includes('unrelated-sender');
+    const closed = settings.closedTicketStatuses.includes(ticket.status.trim().toLowerCase());
+    if (closed && customer && settings.replyToClosedTicket === 'follow-up') {
+      flags.push(`follow-up-of:${ticket.number}`);
+      const contactId =
+        facts.addressMatches.find((match) => match.account.id === ticket.accountId)?.contactId ?? null;
+      return {
+        action: 'ticket-created',
+        accountId: ticket.accountId,
+        contactId,
+        acknowledge: acknowledge(facts, settings, flags),
+        followsTicket: ticket,
+        code: 'follow-up',
+        reason: `reply from the customer to closed ticket ${ticket.number} (${via}): a follow-up ticket was opened`,
+        flags,
+      };
+    }
+    const reopen = closed && customer && settings.replyToClosedTicket === 'reopen';
+    if (reopen) flags.push('reopened');
+    else if (closed) flags.push('closed-ticket');
     return {
       action: 'filed',
       ticket,
       forward: true,
+      reopen,
       code: staffCheck
         ? 'unauthenticated-staff-reply'
         : flags.includes('unrelated-sender')
           ? 'unrelated-sender-reply'
           : 'customer-reply',
-      reason: `reply from ${who} filed under ticket ${ticket.number} (${via}) and forwarded`,
+      reason: `reply from ${who} filed under ${closed ? 'closed ' : ''}ticket ${ticket.number} (${via})${reopen ? ', reopened' : ''} and forwarded`,
       flags,
     };
   }
@@ -227,6 +271,21 @@ export function decide(facts: DecisionFacts, settings: DecisionSettings): Decisi
     };
   }
 
+  if (accountId === null && settings.unknownSenders === 'catch-all') {
+    const catchAll = facts.catchAllAccount ?? null;
+    if (!catchAll) {
+      return {
+        action: 'forwarded',
+        code: 'catch-all-missing',
+        reason: `no account matches the sender's address or domain, and the catch-all account (CATCH_ALL_ACCOUNT_ID) does not exist${unknownTag}`,
+        flags,
+      };
+    }
+    accountId = catchAll.id;
+    code = 'catch-all';
+    reason = `no account matches the sender's address or domain: opened under the catch-all account ${accountNames([catchAll])}`;
+    flags.push('catch-all');
+  }
   if (accountId === null) {
     return {
       action: 'forwarded',
@@ -244,22 +303,11 @@ export function decide(facts: DecisionFacts, settings: DecisionSettings): Decisi
     };
   }
 
-  let acknowledge = settings.autoAcknowledge;
-  if (acknowledge && machine.noAutoReply) {
-    acknowledge = false;
-    flags.push(`no-ack:${machine.noAutoReply}`);
-  } else if (acknowledge && facts.recentAutoReplies >= settings.autoReplyLimit) {
-    acknowledge = false;
-    flags.push('no-ack:rate-limited');
-  } else if (acknowledge && facts.recentAutoRepliesAll >= settings.autoReplyGlobalLimit) {
-    acknowledge = false;
-    flags.push('no-ack:global-limit');
-  }
   return {
     action: 'ticket-created',
     accountId,
     contactId,
-    acknowledge,
+    acknowledge: acknowledge(facts, settings, flags),
     code,
     reason: reason + unknownTag,
     flags,

@@ -136,6 +136,10 @@ export async function gatherFacts(
       active: true,
     };
   }
+  const catchAllAccount =
+    settings.catchAllAccountId && addressMatches.length === 0 && domainMatches.length === 0
+      ? await store.findAccountById(settings.catchAllAccountId)
+      : null;
   const staffAuthentication =
     employee?.active && sender ? authenticateStaffSender(email.headers, sender, settings.staffTrust) : null;
   const hourAgo = new Date(now.getTime() - hourMs);
@@ -153,6 +157,7 @@ export async function gatherFacts(
     threadTicket,
     employee,
     staffAuthentication,
+    catchAllAccount,
     addressMatches,
     domainMatches,
     recentAutoReplies,

@@ -10,6 +10,7 @@ import type {
   NewTicket,
   OutcomeRecord,
   ProcessingCommit,
+  TicketHistoryNote,
 } from '../crm/crm-store.ts';
 import type { Logger } from '../log/logger.ts';
 import { gatherFacts } from './gather-facts.ts';
@@ -18,7 +19,7 @@ import { MessageParseError, parseEmail } from './parse-email.ts';
 import type { ProcessingSettings } from './processing-settings.ts';
 import { messageKey, rawKey } from './message-key.ts';
 
-/** What the XML API step (DESIGN §4) returns for a mail that is an API call. */
+/** What the XML API step (docs/xml-api.md) returns for a mail that is an API call. */
 export interface ApiHandling {
   code: string;
   reason: string;
@@ -297,6 +298,8 @@ async function planCommit(
   let ticketNumber: string | null = null;
   let accountId: string | null = null;
   const flags = [...decision.flags];
+  let ticketUpdate: ProcessingCommit['ticketUpdate'] = null;
+  const history: TicketHistoryNote[] = [];
 
   switch (decision.action) {
     case 'ticket-created': {
@@ -312,9 +315,26 @@ async function planCommit(
         priority: null,
         kind: null,
         source: 'email',
+        followsTicketId: decision.followsTicket?.id ?? null,
       };
       ticketNumber = number;
       accountId = decision.accountId;
+      if (decision.followsTicket) {
+        const closed = decision.followsTicket;
+        const sender = email.from?.address ?? 'unknown sender';
+        history.push(
+          {
+            ticketId: ticket.id,
+            accountId: ticket.accountId,
+            description: `Follow-up of closed ticket ${closed.number}: ${sender} replied to it`,
+          },
+          {
+            ticketId: closed.id,
+            accountId: closed.accountId,
+            description: `A reply from ${sender} opened follow-up ticket ${number}`,
+          },
+        );
+      }
       documents.push(documentFor(email, ticket.id, ticket.accountId, newId(), now));
       if (decision.acknowledge) {
         const recipient = autoReplyRecipient(email);
@@ -339,6 +359,14 @@ async function planCommit(
       accountId = decision.ticket.accountId;
       const document = documentFor(email, decision.ticket.id, decision.ticket.accountId, newId(), now);
       documents.push(document);
+      if (decision.reopen) {
+        ticketUpdate = { id: decision.ticket.id, status: settings.reopenedTicketStatus };
+        history.push({
+          ticketId: decision.ticket.id,
+          accountId: decision.ticket.accountId,
+          description: `Reopened (was ${decision.ticket.status}): ${email.from?.address ?? 'unknown sender'} replied`,
+        });
+      }
       if (decision.forward) {
         const title = decision.flags.includes('unauthenticated-staff')
           ? 'Reply from an unauthenticated staff address filed'
@@ -398,7 +426,7 @@ async function planCommit(
     outgoing,
     settings.internalSupportAddress,
   );
-  return { outcome, ticket, documents, outgoing, intakeId: source.intakeId };
+  return { outcome, ticket, documents, outgoing, ticketUpdate, history, intakeId: source.intakeId };
 }
 
 /** A message that cannot be processed: a `failed` outcome and a forward of what we have, once. */

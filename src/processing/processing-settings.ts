@@ -17,6 +17,10 @@ export interface ProcessingSettings {
   forwardLimitPerSender: number;
   /** What proves a staff sender genuine: Exchange Online's stamps, or nothing (the From header is believed). */
   staffTrust: 'exchange' | 'none';
+  /** The status a reply gives a closed ticket it reopens. */
+  reopenedTicketStatus: string;
+  /** With UNKNOWN_SENDERS=catch-all: the account that collects unknown senders' tickets; else null. */
+  catchAllAccountId: string | null;
   xmlApi: {
     enabled: boolean;
     password: string | null;

@@ -358,6 +358,89 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       expect(await store.listPendingMail(10, new Date())).toEqual([]);
     });
 
+    it('does not hand out a refused mail before its retry time, and counts mail by kind, recipient and sender', async () => {
+      const mail = (id: string, kind: 'forward' | 'acknowledgment', to: string) => ({
+        id,
+        kind,
+        to: [to],
+        subject: id,
+        messageId: `${id}@msp.example`,
+        referenceToken: null,
+        ticketId: null,
+        mime: Buffer.from(id),
+        aboutSender: kind === 'forward' ? 'Mallory@Evil.example' : null,
+      });
+      await store.commitProcessing(
+        commitFor('mid:r@x', {
+          outgoing: [
+            mail('F', 'forward', 'helpdesk@msp.example'),
+            mail('K', 'acknowledgment', 'jane@acme.example'),
+          ],
+        }),
+      );
+      const now = new Date();
+      await store.markMailFailed('F', 'throttled', {
+        final: false,
+        retryAt: new Date(now.getTime() + 60_000),
+      });
+      expect((await store.listPendingMail(10, now)).map((m) => m.id)).toEqual(['K']);
+      expect((await store.listPendingMail(10, new Date(now.getTime() + 60_000))).map((m) => m.id)).toEqual([
+        'F',
+        'K',
+      ]);
+      const hourAgo = new Date(now.getTime() - 3_600_000);
+      expect(
+        await store.countOutgoingSince({
+          kinds: ['forward'],
+          aboutSender: 'mallory@evil.example',
+          since: hourAgo,
+        }),
+      ).toBe(1);
+      expect(
+        await store.countOutgoingSince({ kinds: ['acknowledgment', 'api-response'], since: hourAgo }),
+      ).toBe(1);
+      expect(
+        await store.countOutgoingSince({
+          kinds: ['acknowledgment'],
+          recipient: 'x@y.example',
+          since: hourAgo,
+        }),
+      ).toBe(0);
+      await store.markMailSent('K', now);
+      expect(await store.nextMailAttemptAt()).toEqual(new Date(now.getTime() + 60_000));
+    });
+
+    it('reopens a ticket, opens a linked follow-up and keeps their history, with the commit', async () => {
+      const closed = (await store.findTicketByNumber('0000042'))!;
+      await store.commitProcessing(
+        commitFor('mid:h@x', {
+          ticketUpdate: { id: closed.id, status: 'reopened' },
+          history: [{ ticketId: closed.id, accountId: closed.accountId, description: 'Reopened' }],
+        }),
+      );
+      expect((await store.findTicketByNumber('0000042'))!.status).toBe('reopened');
+      expect((await store.listTicketHistory(closed.id)).map((note) => note.description)).toEqual([
+        'Reopened',
+      ]);
+    });
+
+    it('finds the outcomes of a Message-ID, oldest first', async () => {
+      await store.commitProcessing(
+        commitFor('mid:same@x#1', {
+          outcome: { ...commitFor('x').outcome, key: 'mid:same@x#1', messageId: 'same@x' },
+        }),
+      );
+      await store.commitProcessing(
+        commitFor('mid:same@x#2', {
+          outcome: { ...commitFor('x').outcome, key: 'mid:same@x#2', messageId: 'same@x' },
+        }),
+      );
+      expect((await store.findOutcomesByMessageId('same@x', 5)).map((o) => o.key)).toEqual([
+        'mid:same@x#1',
+        'mid:same@x#2',
+      ]);
+    });
+
     it('enqueues a mailbox message once, however often it is announced', async () => {
       const now = new Date();
       const a = await store.enqueue({ mailboxId: 'm1', source: 'test', now });

@@ -102,6 +102,9 @@ const settings: DecisionSettings = {
   unthreadedMachineMail: 'ignore',
   autoReplyLimit: 5,
   autoReplyGlobalLimit: 100,
+  unknownSenders: 'forward',
+  replyToClosedTicket: 'reopen',
+  closedTicketStatuses: ['closed', 'completed', 'resolved', '1000'],
 };
 
 interface Row {
@@ -121,7 +124,7 @@ interface Row {
   reasonContains?: string[];
 }
 
-// DESIGN §2, in its order of checks. Each row names the behaviour it pins down.
+// The decision order of docs/outcomes.md, in its order of checks. Each row names the behaviour it pins down.
 const table: Row[] = [
   // 1. Automated-email rules.
   {
@@ -449,9 +452,35 @@ const table: Row[] = [
     code: 'no-match',
     reasonContains: ['no account matches'],
   },
+  {
+    behaviour:
+      'with UNKNOWN_SENDERS=catch-all an unknown sender opens a flagged ticket under the catch-all account',
+    facts: facts({ catchAllAccount: acme }),
+    settings: { unknownSenders: 'catch-all' },
+    action: 'ticket-created',
+    code: 'catch-all',
+    accountId: 'ACME',
+    acknowledge: true,
+    flags: ['catch-all'],
+  },
+  {
+    behaviour: 'with UNKNOWN_SENDERS=catch-all and the catch-all account missing the mail is forwarded',
+    facts: facts({ catchAllAccount: null }),
+    settings: { unknownSenders: 'catch-all' },
+    action: 'forwarded',
+    code: 'catch-all-missing',
+    reasonContains: ['CATCH_ALL_ACCOUNT_ID'],
+  },
+  {
+    behaviour: 'the catch-all account never takes a duplicate domain',
+    facts: facts({ domainMatches: [globex, initech], catchAllAccount: acme }),
+    settings: { unknownSenders: 'catch-all' },
+    action: 'forwarded',
+    code: 'duplicate-domain',
+  },
 ];
 
-describe('decide (DESIGN §2 as a table)', () => {
+describe('decide (the decision order as a table)', () => {
   it.each(table)('$behaviour', (row) => {
     const decision = decide(row.facts, { ...settings, ...row.settings });
     expect(decision.action).toBe(row.action);

@@ -38,7 +38,11 @@ describe('docs/xml-api.md', () => {
 
   it('documents every field code and every error code', () => {
     for (const spec of Object.values(xmlDataKinds)) {
-      for (const code of [spec.recordIdField, ...spec.fields.map((field) => field.code)]) {
+      for (const code of [
+        spec.recordIdField,
+        ...spec.recordIdAliases,
+        ...spec.fields.map((field) => field.code),
+      ]) {
         expect(markdown, code).toContain(`\`${code}\``);
       }
     }

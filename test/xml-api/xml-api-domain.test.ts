@@ -177,6 +177,35 @@ describe('validateTransaction', () => {
     expect(validation.ok && validation.transaction.values.date).toBe('2025-03-04T10:00:00.000Z');
   });
 
+  it('fills what an insert leaves out as the CRM would: an asset named after its type, an appointment', () => {
+    const asset = validate(
+      transaction('ASSET', '<FLDASTACCRECID>A</FLDASTACCRECID><FLDASTASSETTYPE>Router</FLDASTASSETTYPE>'),
+    );
+    expect(asset.ok && asset.transaction.values).toEqual({
+      account_id: 'A',
+      asset_type: 'Router',
+      name: 'Router',
+    });
+    const event = validate(
+      transaction('APPOINTMENT-OR-TASK', '<FLDEVTDESCRIPTION>Visit</FLDEVTDESCRIPTION>'),
+    );
+    expect(event.ok && event.transaction.values).toEqual({ description: 'Visit', family: 'A' });
+  });
+
+  it('reads a deprecated charge code into the same column as the CRM code', () => {
+    const validation = validate(
+      transaction(
+        'CHARGE',
+        '<FLDSLCRECID>C-1</FLDSLCRECID><FLDSLCBILLABLE>yes</FLDSLCBILLABLE><FLDSLPSTAGE>b</FLDSLPSTAGE>',
+      ),
+    );
+    expect(validation.ok && validation.transaction).toMatchObject({
+      operation: 'update',
+      recordId: 'C-1',
+      values: { billable: 1, stage: 'B' },
+    });
+  });
+
   it.each([
     [
       'an unknown field',
@@ -220,8 +249,39 @@ describe('validateTransaction', () => {
       transaction('TICKET', '<FLDTKTRECID>1</FLDTKTRECID>'),
       'MISSING_FIELD',
     ],
+    [
+      'a field under both its deprecated and its CRM code',
+      transaction(
+        'CHARGE',
+        '<FLDSLPCARDID>A</FLDSLPCARDID><FLDSLPDESC>x</FLDSLPDESC><FLDSLCDESC>x</FLDSLCDESC>',
+      ),
+      'DUPLICATE_FIELD',
+    ],
+    [
+      'a bill kind other than B or N',
+      transaction(
+        'CHARGE',
+        '<FLDSLPCARDID>A</FLDSLPCARDID><FLDSLPDESC>x</FLDSLPDESC><FLDSLPBILLKIND>Y</FLDSLPBILLKIND>',
+      ),
+      'INVALID_VALUE',
+    ],
+    [
+      'a time of day that does not exist',
+      transaction('CHARGE', '<FLDSLPRECID>1</FLDSLPRECID><FLDSLPSTARTTIME>25:00</FLDSLPSTARTTIME>'),
+      'INVALID_VALUE',
+    ],
+    [
+      'a flag spelt like an object property',
+      transaction('CHARGE', '<FLDSLPRECID>1</FLDSLPRECID><FLDSLCBILLABLE>constructor</FLDSLCBILLABLE>'),
+      'INVALID_VALUE',
+    ],
+    [
+      'a ticket number that is not digits',
+      transaction('TICKET', '<FLDTKTRECID>1</FLDTKTRECID><FLDTKTTICKETNO>T-42</FLDTKTTICKETNO>'),
+      'INVALID_VALUE',
+    ],
     ['an unknown data kind', transaction('SPACESHIP', ''), 'UNKNOWN_DATAKIND'],
-    ['a data kind this connector does not write', transaction('OPPORTUNITY', ''), 'UNSUPPORTED_DATAKIND'],
+    ['CONTACT, which the CRM keeps as an ACCOUNT record', transaction('CONTACT', ''), 'UNSUPPORTED_DATAKIND'],
     ['an unknown envelope element', transaction('TICKET', '', '\n<Colour>blue</Colour>'), 'INVALID_ENVELOPE'],
     ['a wrong root', '<Transaction><DataKind>TICKET</DataKind></Transaction>', 'INVALID_ENVELOPE'],
   ])('refuses %s', (_label, xml, code) => {

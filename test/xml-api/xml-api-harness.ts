@@ -88,6 +88,11 @@ const crmTables = [
   'assets',
   'history_notes',
   'charges',
+  'opportunities',
+  'document_records',
+  'appointments_tasks',
+  'items',
+  'kb_articles',
   'counters',
 ];
 

@@ -238,4 +238,168 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE INDEX outcomes_message_id ON outcomes(message_id);
     `,
   },
+  {
+    version: 7,
+    name: 'ticket history notes and follow-up tickets',
+    sql: `
+      -- A history note may belong to a ticket (what happened to it: reopened, followed up).
+      ALTER TABLE history_notes ADD COLUMN ticket_id TEXT REFERENCES tickets(id);
+      CREATE INDEX history_notes_ticket ON history_notes(ticket_id);
+      -- A ticket opened for a reply to a closed ticket names the ticket it follows.
+      ALTER TABLE tickets ADD COLUMN follows_ticket_id TEXT REFERENCES tickets(id);
+    `,
+  },
+  {
+    version: 8,
+    name: 'xml api: every field code of the reference, and the other five data kinds',
+    sql: `
+      -- A column for every field the CRM's reference lists for these data kinds (docs/xml-api.md).
+      ALTER TABLE accounts ADD COLUMN manager_id TEXT;
+      ALTER TABLE accounts ADD COLUMN sub_contact_status TEXT;
+      ALTER TABLE accounts ADD COLUMN contract_id TEXT;
+      ALTER TABLE accounts ADD COLUMN assistant TEXT;
+      ALTER TABLE accounts ADD COLUMN last_name TEXT;
+      ALTER TABLE accounts ADD COLUMN dear TEXT;
+      ALTER TABLE accounts ADD COLUMN suffix TEXT;
+      ALTER TABLE accounts ADD COLUMN title TEXT;
+      ALTER TABLE accounts ADD COLUMN department TEXT;
+      ALTER TABLE accounts ADD COLUMN card_id3 TEXT;
+      ALTER TABLE accounts ADD COLUMN person_id TEXT;
+      ALTER TABLE accounts ADD COLUMN sub_code TEXT;
+      ALTER TABLE accounts ADD COLUMN entity_kind TEXT;
+      ALTER TABLE accounts ADD COLUMN kind TEXT;
+      ALTER TABLE accounts ADD COLUMN region_code TEXT;
+      ALTER TABLE accounts ADD COLUMN tax_code1 TEXT;
+      ALTER TABLE accounts ADD COLUMN tax_code2 TEXT;
+      ALTER TABLE accounts ADD COLUMN account_status TEXT;
+      ALTER TABLE accounts ADD COLUMN popup_message TEXT;
+      ALTER TABLE accounts ADD COLUMN show_popup_message INTEGER;
+      ALTER TABLE accounts ADD COLUMN address3 TEXT;
+      ALTER TABLE accounts ADD COLUMN phone3 TEXT;
+      ALTER TABLE accounts ADD COLUMN phone4 TEXT;
+      ALTER TABLE accounts ADD COLUMN phone1_desc TEXT;
+      ALTER TABLE accounts ADD COLUMN phone2_desc TEXT;
+      ALTER TABLE accounts ADD COLUMN phone3_desc TEXT;
+      ALTER TABLE accounts ADD COLUMN phone4_desc TEXT;
+      ALTER TABLE accounts ADD COLUMN fax TEXT;
+      ALTER TABLE accounts ADD COLUMN fax_desc TEXT;
+      ALTER TABLE accounts ADD COLUMN url1 TEXT;
+      ALTER TABLE accounts ADD COLUMN url2 TEXT;
+      ALTER TABLE accounts ADD COLUMN user1 TEXT;
+      ALTER TABLE accounts ADD COLUMN user2 TEXT;
+      ALTER TABLE accounts ADD COLUMN user3 TEXT;
+      ALTER TABLE accounts ADD COLUMN user4 TEXT;
+      ALTER TABLE accounts ADD COLUMN user5 TEXT;
+      ALTER TABLE accounts ADD COLUMN docs_folder TEXT;
+      ALTER TABLE tickets ADD COLUMN contract_id TEXT;
+      ALTER TABLE tickets ADD COLUMN asset_id TEXT;
+      ALTER TABLE tickets ADD COLUMN estimated_duration TEXT;
+      ALTER TABLE tickets ADD COLUMN for_dispatch INTEGER;
+      ALTER TABLE tickets ADD COLUMN solution TEXT;
+      ALTER TABLE tickets ADD COLUMN user1 TEXT;
+      ALTER TABLE assets ADD COLUMN contact_id TEXT;
+      ALTER TABLE assets ADD COLUMN location TEXT;
+      ALTER TABLE assets ADD COLUMN notes TEXT;
+      ALTER TABLE assets ADD COLUMN quantity TEXT;
+      ALTER TABLE assets ADD COLUMN version TEXT;
+      ALTER TABLE assets ADD COLUMN manufacturer TEXT;
+      ALTER TABLE assets ADD COLUMN manufacturer_serial_no TEXT;
+      ALTER TABLE assets ADD COLUMN model TEXT;
+      ALTER TABLE assets ADD COLUMN purchase_date TEXT;
+      ALTER TABLE assets ADD COLUMN purchased_from_us INTEGER;
+      ALTER TABLE assets ADD COLUMN purchase_invoice_no TEXT;
+      ALTER TABLE assets ADD COLUMN purchase_order_no TEXT;
+      ALTER TABLE assets ADD COLUMN purchase_price TEXT;
+      ALTER TABLE assets ADD COLUMN delivered_date TEXT;
+      ALTER TABLE assets ADD COLUMN installed_by TEXT;
+      ALTER TABLE assets ADD COLUMN installed_date TEXT;
+      ALTER TABLE assets ADD COLUMN license_code TEXT;
+      ALTER TABLE assets ADD COLUMN license_keys TEXT;
+      ALTER TABLE assets ADD COLUMN license_notes TEXT;
+      ALTER TABLE assets ADD COLUMN vendor_purchase_date TEXT;
+      ALTER TABLE assets ADD COLUMN vendor_invoice_no TEXT;
+      ALTER TABLE assets ADD COLUMN vendor_purchase_order_no TEXT;
+      ALTER TABLE assets ADD COLUMN vendor_price TEXT;
+      ALTER TABLE assets ADD COLUMN vendor_id TEXT;
+      ALTER TABLE assets ADD COLUMN vendor_serial_no TEXT;
+      ALTER TABLE assets ADD COLUMN vendor_warranty_expires TEXT;
+      ALTER TABLE assets ADD COLUMN warranty_expires TEXT;
+      ALTER TABLE assets ADD COLUMN user1 TEXT;
+      ALTER TABLE assets ADD COLUMN user2 TEXT;
+      ALTER TABLE assets ADD COLUMN user3 TEXT;
+      ALTER TABLE assets ADD COLUMN user4 TEXT;
+      ALTER TABLE assets ADD COLUMN user5 TEXT;
+      ALTER TABLE assets ADD COLUMN user_date1 TEXT;
+      ALTER TABLE assets ADD COLUMN user_number1 TEXT;
+      ALTER TABLE history_notes ADD COLUMN link_id TEXT;
+      ALTER TABLE history_notes ADD COLUMN worker_id TEXT;
+      ALTER TABLE history_notes ADD COLUMN contact_id TEXT;
+      ALTER TABLE history_notes ADD COLUMN document_id TEXT;
+      ALTER TABLE history_notes ADD COLUMN user1 TEXT;
+      ALTER TABLE charges ADD COLUMN source_id TEXT;
+      ALTER TABLE charges ADD COLUMN contract_id TEXT;
+      ALTER TABLE charges ADD COLUMN hours_amount TEXT;
+      ALTER TABLE charges ADD COLUMN adjust_amount TEXT;
+      ALTER TABLE charges ADD COLUMN adjust_percent TEXT;
+      ALTER TABLE charges ADD COLUMN start_time TEXT;
+      ALTER TABLE charges ADD COLUMN end_time TEXT;
+      ALTER TABLE charges ADD COLUMN stage TEXT;
+      ALTER TABLE charges ADD COLUMN user1 TEXT;
+
+      -- The other five data kinds of the CRM's XML API. Links are checked when a transaction is applied.
+      CREATE TABLE opportunities (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        contact_id TEXT, worker_id TEXT,
+        name TEXT NOT NULL,
+        description TEXT, status TEXT, stage TEXT, probability TEXT, amount TEXT,
+        open_date TEXT, close_date TEXT, source TEXT, user1 TEXT,
+        created_by TEXT, updated_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX opportunities_account ON opportunities(account_id);
+
+      -- Documents named by XML transactions; filed mail stays in the documents table.
+      CREATE TABLE document_records (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        contact_id TEXT, ticket_id TEXT, worker_id TEXT,
+        description TEXT NOT NULL,
+        date TEXT NOT NULL,
+        file_name TEXT, status TEXT, user1 TEXT,
+        created_by TEXT, updated_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX document_records_account ON document_records(account_id);
+      CREATE INDEX document_records_ticket ON document_records(ticket_id);
+
+      CREATE TABLE appointments_tasks (
+        id TEXT PRIMARY KEY,
+        family TEXT NOT NULL,
+        account_id TEXT, contact_id TEXT, ticket_id TEXT, worker_id TEXT,
+        description TEXT NOT NULL,
+        date TEXT, start_time TEXT, end_time TEXT, location TEXT, status TEXT, done INTEGER, user1 TEXT,
+        created_by TEXT, updated_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX appointments_tasks_account ON appointments_tasks(account_id);
+      CREATE INDEX appointments_tasks_ticket ON appointments_tasks(ticket_id);
+
+      CREATE TABLE items (
+        id TEXT PRIMARY KEY,
+        type_group TEXT, item_no TEXT,
+        name TEXT NOT NULL,
+        price_source TEXT, unit_is_hour INTEGER, unit_price TEXT, standard_cost TEXT,
+        tax_code1 TEXT, tax_code2 TEXT, tax_code3 TEXT,
+        desc_by_name INTEGER, description TEXT, suspended INTEGER, notes TEXT, user1 TEXT,
+        created_by TEXT, updated_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+      CREATE INDEX items_item_no ON items(item_no);
+
+      CREATE TABLE kb_articles (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        problem TEXT, solution TEXT, category TEXT, status TEXT, date TEXT,
+        account_id TEXT, ticket_id TEXT, worker_id TEXT, user1 TEXT,
+        created_by TEXT, updated_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,33 +1,28 @@
 import type Database from 'better-sqlite3';
 import { classifyEmailField } from '../../domain/addresses.ts';
-import { xmlDataKinds } from '../../domain/xml-api/data-kinds.ts';
+import { codeOfColumn, xmlDataKinds } from '../../domain/xml-api/data-kinds.ts';
+import type { XmlDataKindSpec, XmlLinkTarget } from '../../domain/xml-api/data-kinds.ts';
 import { xmlApiError } from '../../domain/xml-api/xml-api-errors.ts';
-import type { XmlApiError } from '../../domain/xml-api/xml-api-errors.ts';
+import type { XmlApiError, XmlApiErrorCode } from '../../domain/xml-api/xml-api-errors.ts';
 import type {
   ValidatedXmlTransaction,
   XmlColumnValue,
-  XmlDataKind,
   XmlTransactionResult,
 } from '../../domain/xml-api/xml-transaction.ts';
 
 type Row = Record<string, unknown>;
 
-const tables: Readonly<Record<XmlDataKind, string>> = {
-  ACCOUNT: 'accounts',
-  TICKET: 'tickets',
-  ASSET: 'assets',
-  'HISTORY-NOTE': 'history_notes',
-  CHARGE: 'charges',
+const linkTables: Readonly<Record<XmlLinkTarget, string>> = {
+  account: 'accounts',
+  contact: 'contacts',
+  ticket: 'tickets',
+  employee: 'employees',
+  asset: 'assets',
 };
 
-/** The FLD code that names a column, so that a store error points at the element the caller wrote. */
-function codeOf(dataKind: XmlDataKind, column: string): string {
-  return xmlDataKinds[dataKind].fields.find((field) => field.column === column)?.code ?? column;
-}
-
 /** Only the field table's columns reach SQL text; values always go as parameters. */
-function checkedColumns(transaction: ValidatedXmlTransaction): string[] {
-  const allowed = new Set(xmlDataKinds[transaction.dataKind].fields.map((field) => field.column));
+function checkedColumns(spec: XmlDataKindSpec, transaction: ValidatedXmlTransaction): string[] {
+  const allowed = new Set(spec.fields.map((field) => field.column));
   const columns = Object.keys(transaction.values);
   for (const column of columns) {
     if (!allowed.has(column)) throw new Error(`column ${column} is not a field of ${transaction.dataKind}`);
@@ -38,75 +33,103 @@ function checkedColumns(transaction: ValidatedXmlTransaction): string[] {
 const text = (value: unknown): string | null =>
   value === null || value === undefined ? null : String(value);
 
-class Links {
+/** Collects refusals, each naming the CRM's code for the column at fault. */
+class Refusals {
   readonly errors: XmlApiError[] = [];
   readonly #db: Database.Database;
-  readonly #dataKind: XmlDataKind;
+  readonly #spec: XmlDataKindSpec;
 
-  constructor(db: Database.Database, dataKind: XmlDataKind) {
+  constructor(db: Database.Database, spec: XmlDataKindSpec) {
     this.#db = db;
-    this.#dataKind = dataKind;
+    this.#spec = spec;
   }
 
   /** The linked row, or null with a LINKED_RECORD_NOT_FOUND error. */
-  find(table: string, column: string, id: string): Row | null {
-    const row = this.#db.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(id) as Row | undefined;
+  find(target: XmlLinkTarget, column: string, id: string): Row | null {
+    const row = this.#db.prepare(`SELECT * FROM ${linkTables[target]} WHERE id = ?`).get(id) as
+      Row | undefined;
     if (row) return row;
-    const code = codeOf(this.#dataKind, column);
-    this.errors.push(
-      xmlApiError('LINKED_RECORD_NOT_FOUND', `${code}: no ${table.replace(/s$/, '')} "${id}"`, code),
-    );
+    const code = codeOfColumn(this.#spec, column);
+    this.errors.push(xmlApiError('LINKED_RECORD_NOT_FOUND', `${code}: no ${target} "${id}"`, code));
     return null;
   }
 
-  mismatch(column: string, message: string): void {
-    const code = codeOf(this.#dataKind, column);
-    this.errors.push(xmlApiError('LINK_MISMATCH', `${code}: ${message}`, code));
+  add(code: XmlApiErrorCode, column: string, message: string): void {
+    const field = codeOfColumn(this.#spec, column);
+    this.errors.push(xmlApiError(code, `${field}: ${message}`, field));
   }
 }
+
+/** Tickets first: a ticket may supply the account that a contact or asset is then checked against. */
+const linkOrder: readonly XmlLinkTarget[] = ['ticket', 'account', 'employee', 'contact', 'asset'];
 
 /**
  * Checks the records a transaction links to and completes the values the links imply (a charge's
  * account from its ticket). `current` is the record being updated, or null for an insert.
  */
 function checkLinks(
-  db: Database.Database,
-  transaction: ValidatedXmlTransaction,
+  refusals: Refusals,
+  spec: XmlDataKindSpec,
   current: Row | null,
   values: Record<string, XmlColumnValue>,
-): XmlApiError[] {
-  const links = new Links(db, transaction.dataKind);
-  const merged: Row = { ...current, ...values };
-  const given = (column: string): string | null => (column in values ? text(values[column]) : null);
-  const accountId = text(merged.account_id);
+): void {
+  const merged = (column: string): string | null =>
+    text(column in values ? values[column] : current?.[column]);
+  const linkColumns = new Map<string, XmlLinkTarget>();
+  for (const field of spec.fields) if (field.link) linkColumns.set(field.column, field.link);
+  const ordered = [...linkColumns].sort(([, a], [, b]) => linkOrder.indexOf(a) - linkOrder.indexOf(b));
 
-  if (given('account_id') !== null) links.find('accounts', 'account_id', given('account_id')!);
-  if (given('worker_id') !== null) links.find('employees', 'worker_id', given('worker_id')!);
-  if (given('employee_id') !== null) links.find('employees', 'employee_id', given('employee_id')!);
-
-  if (transaction.dataKind === 'TICKET') {
-    const contactId = text(merged.contact_id);
-    if (contactId !== null && ('contact_id' in values || 'account_id' in values)) {
-      const contact = links.find('contacts', 'contact_id', contactId);
-      if (contact && accountId !== null && text(contact.account_id) !== accountId) {
-        links.mismatch('contact_id', `contact "${contactId}" is not a contact of account "${accountId}"`);
-      }
+  for (const [column, target] of ordered) {
+    const id = merged(column);
+    if (id === null) continue;
+    if (target === 'account' || target === 'employee') {
+      if (column in values) refusals.find(target, column, id);
+      continue;
+    }
+    // A contact, ticket or asset belongs to an account: check it again when the record's account changes.
+    if (!(column in values) && !('account_id' in values)) continue;
+    const linked = refusals.find(target, column, id);
+    if (!linked) continue;
+    const accountId = merged('account_id');
+    const linkedAccount = text(linked.account_id);
+    if (accountId === null && target === 'ticket' && spec.accountFromTicket) {
+      values.account_id = linkedAccount;
+    } else if (accountId !== null && linkedAccount !== accountId) {
+      refusals.add(
+        'LINK_MISMATCH',
+        column,
+        `${target} "${id}" belongs to account "${linkedAccount}", not "${accountId}"`,
+      );
     }
   }
-  if (transaction.dataKind === 'CHARGE') {
-    const ticketId = text(merged.ticket_id);
-    if (ticketId !== null && ('ticket_id' in values || 'account_id' in values)) {
-      const ticket = links.find('tickets', 'ticket_id', ticketId);
-      if (ticket && accountId === null) values.account_id = text(ticket.account_id);
-      else if (ticket && text(ticket.account_id) !== accountId) {
-        links.mismatch(
-          'ticket_id',
-          `ticket "${ticketId}" belongs to account "${text(ticket.account_id)}", not "${accountId}"`,
-        );
-      }
+}
+
+/**
+ * A ticket's number is the connector's (threading finds tickets by it): an insert may choose an unused
+ * one, an update may only repeat it.
+ */
+function checkTicketNumber(
+  db: Database.Database,
+  refusals: Refusals,
+  current: Row | null,
+  values: Record<string, XmlColumnValue>,
+): void {
+  if (!('number' in values)) return;
+  const seq = Number(values.number);
+  if (current) {
+    if (seq !== Number(current.seq)) {
+      refusals.add(
+        'INVALID_VALUE',
+        'number',
+        `the ticket's number is ${text(current.number)} and cannot be changed`,
+      );
     }
+    delete values.number;
+  } else if (!Number.isSafeInteger(seq) || seq < 1) {
+    refusals.add('INVALID_VALUE', 'number', 'a ticket number is 1 or more');
+  } else if (db.prepare('SELECT 1 FROM tickets WHERE seq = ?').get(seq)) {
+    refusals.add('INVALID_VALUE', 'number', `ticket number ${text(values.number)} is already in use`);
   }
-  return links.errors;
 }
 
 /** The next ticket number, taken exactly as `reserveTicketNumber` does, inside the caller's transaction. */
@@ -122,12 +145,12 @@ function nextTicketSeq(db: Database.Database): number {
 
 function write(
   db: Database.Database,
+  spec: XmlDataKindSpec,
   transaction: ValidatedXmlTransaction,
   values: Record<string, XmlColumnValue>,
   author: string,
   now: string,
 ): { ticketNumber: string | null } {
-  const table = tables[transaction.dataKind];
   const row: Record<string, XmlColumnValue> = { ...values };
   if (transaction.dataKind === 'ACCOUNT') {
     // Match keys are written with the address, so a bare domain takes part in domain matching at once.
@@ -137,26 +160,27 @@ function write(
   }
   let ticketNumber: string | null = null;
   if (transaction.operation === 'insert') {
-    if (transaction.dataKind === 'ACCOUNT') {
-      row.company ??= row.file_as ?? '';
-      row.file_as ??= row.company;
-    }
     if (transaction.dataKind === 'TICKET') {
-      const seq = nextTicketSeq(db);
+      const seq = row.number !== undefined ? Number(row.number) : nextTicketSeq(db);
       ticketNumber = String(seq).padStart(transaction.ticketNumberDigits, '0');
       row.seq = seq;
       row.number = ticketNumber;
     }
-    Object.assign(row, { id: transaction.recordId, created_by: author, created_at: now, updated_at: now });
+    // The audit fields a transaction names win over who sent it and when.
+    row.id = transaction.recordId;
+    row.created_by ??= author;
+    row.created_at ??= now;
+    row.updated_at ??= now;
     const columns = Object.keys(row);
     db.prepare(
-      `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `@p${i}`).join(', ')})`,
+      `INSERT INTO ${spec.table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `@p${i}`).join(', ')})`,
     ).run(Object.fromEntries(columns.map((column, i) => [`p${i}`, row[column]])));
   } else {
-    Object.assign(row, { updated_by: author, updated_at: now });
+    row.updated_by ??= author;
+    row.updated_at ??= now;
     const columns = Object.keys(row);
     db.prepare(
-      `UPDATE ${table} SET ${columns.map((column, i) => `${column} = @p${i}`).join(', ')} WHERE id = @id`,
+      `UPDATE ${spec.table} SET ${columns.map((column, i) => `${column} = @p${i}`).join(', ')} WHERE id = @id`,
     ).run({
       ...Object.fromEntries(columns.map((column, i) => [`p${i}`, row[column]])),
       id: transaction.recordId,
@@ -177,13 +201,14 @@ function apply(
   now: string,
 ): XmlTransactionResult {
   const { dataKind, operation, recordId } = transaction;
-  checkedColumns(transaction);
-  const table = tables[dataKind];
+  const spec = xmlDataKinds[dataKind];
+  checkedColumns(spec, transaction);
   let current: Row | null = null;
   if (operation === 'update') {
-    current = (db.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(recordId) as Row | undefined) ?? null;
+    current =
+      (db.prepare(`SELECT * FROM ${spec.table} WHERE id = ?`).get(recordId) as Row | undefined) ?? null;
     if (!current) {
-      const field = xmlDataKinds[dataKind].recordIdField;
+      const field = spec.recordIdField;
       return {
         status: 'failure',
         dataKind,
@@ -196,11 +221,23 @@ function apply(
     }
   }
   const values: Record<string, XmlColumnValue> = { ...transaction.values };
-  const errors = checkLinks(db, transaction, current, values);
-  if (errors.length > 0)
-    return { status: 'failure', dataKind, operation, recordId: current ? recordId : null, errors };
-  const { ticketNumber } = write(db, transaction, values, author, now);
-  const accountId = dataKind === 'ACCOUNT' ? recordId : text({ ...current, ...values }.account_id)!;
+  const refusals = new Refusals(db, spec);
+  checkLinks(refusals, spec, current, values);
+  if (dataKind === 'TICKET') checkTicketNumber(db, refusals, current, values);
+  if (refusals.errors.length > 0) {
+    return {
+      status: 'failure',
+      dataKind,
+      operation,
+      recordId: current ? recordId : null,
+      errors: refusals.errors,
+    };
+  }
+  const { ticketNumber } = write(db, spec, transaction, values, author, now);
+  const accountId =
+    dataKind === 'ACCOUNT'
+      ? recordId
+      : text('account_id' in values ? values.account_id : current?.account_id);
   return { status: 'success', dataKind, operation, recordId, accountId, ticketNumber };
 }
 

@@ -20,6 +20,15 @@ function isDatetime(value: string): boolean {
   );
 }
 
+const timeOfDay = /^(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+function isTime(value: string): boolean {
+  const match = timeOfDay.exec(value);
+  if (!match) return isDatetime(value);
+  const [, hour, minute, second] = match.map(Number);
+  return hour! < 24 && minute! < 60 && (second === undefined || Number.isNaN(second) || second < 60);
+}
+
 const flags: Readonly<Record<string, number>> = {
   y: 1,
   yes: 1,
@@ -57,15 +66,31 @@ export function convertFieldValue(
       return isDatetime(value)
         ? { ok: true, value }
         : { ok: false, message: `${field.code} must be a date such as 2025-03-31 or 2025-03-31T14:30:00` };
+    case 'time':
+      return isTime(value)
+        ? { ok: true, value }
+        : { ok: false, message: `${field.code} must be a time such as 14:30 or 2025-03-31T14:30:00` };
+    case 'digits':
+      return /^\d+$/.test(value)
+        ? { ok: true, value }
+        : { ok: false, message: `${field.code} must be digits only, such as 0000042` };
     case 'decimal':
       return /^-?\d{1,15}(?:\.\d{1,6})?$/.test(value)
         ? { ok: true, value }
         : { ok: false, message: `${field.code} must be a number such as 1.5 (digits and one dot)` };
     case 'flag': {
-      const flag = flags[value.toLowerCase()];
-      return flag === undefined
-        ? { ok: false, message: `${field.code} must be Y or N` }
-        : { ok: true, value: flag };
+      // Own keys only: `constructor` is not a flag.
+      const key = value.toLowerCase();
+      return Object.hasOwn(flags, key)
+        ? { ok: true, value: flags[key] ?? null }
+        : { ok: false, message: `${field.code} must be Y or N` };
+    }
+    case 'choice': {
+      const choices = field.choices ?? {};
+      const key = value.toUpperCase();
+      return Object.hasOwn(choices, key)
+        ? { ok: true, value: choices[key] ?? null }
+        : { ok: false, message: `${field.code} must be one of ${Object.keys(choices).join(', ')}` };
     }
   }
 }

@@ -1,4 +1,4 @@
-import { findDataKind, unsupportedDataKinds } from './data-kinds.ts';
+import { findDataKind, findField, unsupportedDataKinds } from './data-kinds.ts';
 import type { XmlDataKindSpec, XmlFieldSpec } from './data-kinds.ts';
 import { convertFieldValue } from './field-values.ts';
 import { passwordMatches } from './check-password.ts';
@@ -58,18 +58,26 @@ interface ReadFields {
   errors: XmlApiError[];
 }
 
+/** Fields are told apart by column, so a deprecated code and the CRM's code for one field collide. */
+const recordIdKey = '#record-id';
+
 function readFields(spec: XmlDataKindSpec, envelope: XmlTransactionEnvelope): ReadFields {
   const read: ReadFields = { recordId: null, given: new Map(), errors: [] };
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (const element of envelope.recordData ?? []) {
     const code = element.name.toUpperCase();
-    if (seen.has(code)) {
-      read.errors.push(xmlApiError('DUPLICATE_FIELD', `${code} appears more than once`, code));
+    const isRecordId = code === spec.recordIdField || spec.recordIdAliases.includes(code);
+    const field = isRecordId ? null : findField(spec, code);
+    const key = isRecordId ? recordIdKey : (field?.column ?? `?${code}`);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      const message =
+        earlier === code ? `${code} appears more than once` : `${code} and ${earlier} name the same field`;
+      read.errors.push(xmlApiError('DUPLICATE_FIELD', message, code));
       continue;
     }
-    seen.add(code);
-    const field = spec.fields.find((candidate) => candidate.code === code);
-    if (code !== spec.recordIdField && !field) {
+    seen.set(key, code);
+    if (!isRecordId && !field) {
       read.errors.push(
         xmlApiError(
           'UNKNOWN_FIELD',
@@ -128,7 +136,7 @@ export function validateTransaction(
       unsupported
         ? xmlApiError(
             'UNSUPPORTED_DATAKIND',
-            `data kind ${kindName} is not written by this connector`,
+            `${kindName} is not a data kind of the XML API: write a contact as an ACCOUNT record`,
             'DataKind',
           )
         : xmlApiError('UNKNOWN_DATAKIND', `unknown data kind "${kindName}"`, 'DataKind'),
@@ -141,19 +149,22 @@ export function validateTransaction(
   if (operation === 'insert') {
     for (const [field, value] of given) if (value !== null) values[field.column] = value;
     for (const group of spec.requiredOnInsert) {
+      // By column: a deprecated code for the same column counts.
       const present = group.some((code) => {
-        const field = spec.fields.find((candidate) => candidate.code === code);
-        return field !== undefined && values[field.column] !== undefined;
+        const field = findField(spec, code);
+        return field !== null && values[field.column] !== undefined;
       });
       if (!present) {
         const names = group.join(' or ');
         errors.push(xmlApiError('MISSING_FIELD', `a new ${spec.dataKind} needs ${names}`, group[0]!));
       }
     }
+    for (const [target, source] of spec.insertCopies) {
+      if (values[target] === undefined && values[source] !== undefined) values[target] = values[source];
+    }
     for (const [column, value] of Object.entries(spec.insertDefaults)) values[column] ??= value;
     for (const field of spec.fields) {
-      // A required date defaults to when the mail is processed.
-      if (field.type === 'datetime' && field.notNull) values[field.column] ??= context.now.toISOString();
+      if (field.defaultNow) values[field.column] ??= context.now.toISOString();
     }
   } else {
     for (const [field, value] of given) {

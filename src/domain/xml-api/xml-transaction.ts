@@ -1,7 +1,20 @@
 import type { XmlApiError } from './xml-api-errors.ts';
 
-/** The data kinds this connector writes; the CRM lists more (see `unsupportedDataKinds`). */
-export type XmlDataKind = 'ACCOUNT' | 'TICKET' | 'ASSET' | 'HISTORY-NOTE' | 'CHARGE';
+/** The data kinds of the CRM's XML API, in the order of its entity codes (10 … 100). */
+export const xmlDataKindNames = [
+  'ACCOUNT',
+  'OPPORTUNITY',
+  'DOCUMENT',
+  'CHARGE',
+  'APPOINTMENT-OR-TASK',
+  'HISTORY-NOTE',
+  'TICKET',
+  'ITEM',
+  'ASSET',
+  'KBARTICLE',
+] as const;
+
+export type XmlDataKind = (typeof xmlDataKindNames)[number];
 
 export type XmlOperation = 'insert' | 'update';
 
@@ -29,8 +42,8 @@ export type XmlTransactionResult =
       dataKind: XmlDataKind;
       operation: XmlOperation;
       recordId: string;
-      /** The account the record belongs to (the account itself for ACCOUNT). */
-      accountId: string;
+      /** The account the record belongs to (the account itself for ACCOUNT); null when it has none (ITEM). */
+      accountId: string | null;
       /** Set for TICKET: the new or updated ticket's number. */
       ticketNumber: string | null;
     }
