@@ -43,7 +43,7 @@
     after the change and allow for that delay before concluding anything from a 403.
 
 .PARAMETER PrincipalId
-    Object id of the managed identity's service principal (the Bicep output "principalId").
+    Object id of the managed identity's service principal: azd env get-value CONNECTOR_IDENTITY_PRINCIPAL_ID.
 
 .PARAMETER MailboxUpn
     The support mailbox (user principal name or primary SMTP address), the same as SUPPORT_MAILBOX.

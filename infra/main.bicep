@@ -1,25 +1,51 @@
-// Email Connector: production infrastructure on Azure App Service (Linux, Node 22).
-// Deploy into an existing resource group:  az deployment group create -g <rg> -f infra/main.bicep -p @params.json
-// Steps, permissions and operations: infra/README.md.
+// Email Connector on Azure: `azd up` from the repository root provisions this, then deploys the service.
+// Without azd: az deployment sub create -l <region> -f infra/main.bicep -p @<your parameters file>
+// Steps, costs and operations: docs/deploy-azure.md.
 
-targetScope = 'resourceGroup'
+targetScope = 'subscription'
 
 // ---------------------------------------------------------------------------------------------------------------
-// Parameters
+// Parameters (azd fills them from the environment: infra/main.parameters.json)
 // ---------------------------------------------------------------------------------------------------------------
+
+@description('Name of the azd environment (e.g. prod); part of the resource group name and of every resource name.')
+@minLength(1)
+@maxLength(48)
+param environmentName string
 
 @description('Azure region of every resource.')
-param location string = resourceGroup().location
+param location string
 
-@description('Web app name; also the host name <appName>.azurewebsites.net, so it must be globally unique. The plan, workspace and Application Insights names add a suffix to it.')
-@minLength(2)
-@maxLength(55)
-param appName string = 'email-connector-${uniqueString(resourceGroup().id)}'
+@description('Name of the resource group to create. Empty = rg-<environmentName>.')
+param resourceGroupName string = ''
 
-@description('Key Vault name (3-24 characters, globally unique).')
+@description('Object id of the deploying user or pipeline (azd passes the signed-in one). It may read and rotate the secrets and, by default, administers Azure SQL.')
+param principalId string = ''
+
+@description('Kind of principal principalId is.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('SUPPORT_ADDRESS: the public support address the connector serves.')
 @minLength(3)
-@maxLength(24)
-param keyVaultName string = 'kv-ec-${uniqueString(resourceGroup().id)}'
+param supportAddress string
+
+@description('INTERNAL_SUPPORT_ADDRESS: where undecidable mail, errors and customer replies go. Must differ from supportAddress.')
+@minLength(3)
+param internalSupportAddress string
+
+@description('SUPPORT_MAILBOX: UPN or object id of the Exchange Online mailbox to watch. Empty = supportAddress.')
+param supportMailbox string = ''
+
+@description('Where the CRM lives: sqlite (a file on the app\'s /home storage, one instance) or azuresql (Azure SQL, needs the SQL Server adapter, allows several instances).')
+@allowed([
+  'sqlite'
+  'azuresql'
+])
+param databaseKind string = 'sqlite'
 
 @description('App Service plan SKU. Always On needs Basic (B1) or above, so Free and Shared are not offered.')
 @allowed([
@@ -36,39 +62,25 @@ param keyVaultName string = 'kv-ec-${uniqueString(resourceGroup().id)}'
 ])
 param appServicePlanSku string = 'B1'
 
-@description('SUPPORT_ADDRESS: the public support address the connector serves.')
-param supportAddress string
+@description('Instances of the web app with databaseKind=azuresql (Basic allows at most 3). With sqlite it is always 1.')
+@minValue(1)
+@maxValue(10)
+param instanceCount int = 1
 
-@description('INTERNAL_SUPPORT_ADDRESS: where undecidable mail, errors and customer replies go. Must differ from supportAddress.')
-param internalSupportAddress string
-
-@description('SUPPORT_MAILBOX: UPN or object id of the Exchange Online mailbox to watch. Empty = supportAddress.')
-param supportMailbox string = ''
-
-@description('GRAPH_TENANT_ID: the Entra tenant of the mailbox and of the managed identity.')
-param graphTenantId string = tenant().tenantId
-
-@description('GRAPH_CLIENT_ID. With GRAPH_AUTH=managed-identity the code does not use it (the system-assigned identity signs in); it is set for the record. Empty = the application (client) id of the web app\'s own system-assigned identity, which is the id Graph and Exchange see.')
-param graphClientId string = ''
-
-@description('PUBLIC_BASE_URL: the HTTPS address Graph calls. Empty = https://<default host name>. Set it when a custom domain fronts the app.')
+@description('PUBLIC_BASE_URL when a custom domain fronts the app. Empty = the app\'s https://<default host name>.')
 param publicBaseUrl string = ''
 
-@description('GRAPH_CLIENT_STATE: random secret sent back by Graph in every notification (at most 128 characters), e.g. openssl rand -base64 48. Stored in Key Vault.')
+@description('GRAPH_CLIENT_STATE, stored in Key Vault. azd passes the value already in the vault (or a new random one on the first provision). Empty = a random value, new on every deployment.')
 @secure()
-@minLength(16)
-@maxLength(128)
-param graphClientState string
+param graphClientState string = ''
 
-@description('XML_API_PASSWORD: password every XML API transaction must carry. Stored in Key Vault. Empty = the XML API stays off (and no secret is created).')
+@description('Do not set: the random fallback for graphClientState.')
+@secure()
+param generatedClientState string = newGuid()
+
+@description('XML_API_PASSWORD, stored in Key Vault. Given = the XML API is on and every transaction must carry it; empty = the XML API stays off.')
 @secure()
 param xmlApiPassword string = ''
-
-@description('XML_API_ENABLED: treat mails carrying a CommitCRMTransaction as API calls. Takes effect only with xmlApiPassword: the service refuses to start with an API that has no password.')
-param xmlApiEnabled bool = true
-
-@description('DATABASE_URL. Only sqlite:<path> is supported; /home is the persistent storage of App Service on Linux.')
-param databaseUrl string = 'sqlite:/home/data/crm.sqlite'
 
 @description('LOG_LEVEL of the service.')
 @allowed([
@@ -82,280 +94,168 @@ param databaseUrl string = 'sqlite:/home/data/crm.sqlite'
 ])
 param logLevel string = 'info'
 
+@description('Further app settings (name: string value), e.g. RULES_FILE or TICKET_TAG_PREFIX; they override the settings above. See "Set by hand" in docs/deploy-azure.md.')
+param additionalAppSettings object = {}
+
 @description('Turn on the Application Insights agent for Node.js (requests, dependencies, exceptions) without code changes.')
 param enableApplicationInsightsAgent bool = true
 
-@description('Further app settings (name: string value), e.g. RULES_FILE, AUTO_ACK, TICKET_TAG_PREFIX. They override the settings above.')
-param additionalAppSettings object = {}
+@description('Turn on Key Vault purge protection (irreversible; the secrets here can be regenerated, so it is off by default).')
+param keyVaultPurgeProtection bool = false
 
-@description('Enable Key Vault purge protection (recommended for production; it cannot be turned off again).')
-param keyVaultPurgeProtection bool = true
+@description('Azure SQL: object id of the Entra administrator. Empty = principalId (the deploying user).')
+param sqlAdminObjectId string = ''
 
-@description('Days the Log Analytics workspace keeps logs.')
-@minValue(30)
-@maxValue(730)
-param logRetentionDays int = 30
+@description('Azure SQL: display name recorded for the Entra administrator.')
+param sqlAdminLogin string = 'Email Connector SQL administrator'
 
-@description('Tags applied to every resource.')
-param tags object = {
+@description('Azure SQL: kind of principal sqlAdminObjectId is (a Group is the better choice for a team).')
+@allowed([
+  'User'
+  'Group'
+  'Application'
+])
+param sqlAdminPrincipalType string = 'User'
+
+@description('Azure SQL: public IPv4 address of the workstation that runs the post-provision script (and crm import). Empty = no firewall rule for it.')
+param sqlClientIpAddress string = ''
+
+// ---------------------------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
   application: 'email-connector'
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Names and constants
-// ---------------------------------------------------------------------------------------------------------------
-
-var planName = '${appName}-plan'
-var workspaceName = '${appName}-logs'
-var appInsightsName = '${appName}-ai'
-
-// Built-in role "Key Vault Secrets User": read secret contents.
-var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
-
-var graphClientStateSecretName = 'graph-client-state'
-var xmlApiPasswordSecretName = 'xml-api-password'
+var useAzureSql = databaseKind == 'azuresql'
 var hasXmlApiPassword = !empty(xmlApiPassword)
 
 // ---------------------------------------------------------------------------------------------------------------
-// Monitoring: Log Analytics + workspace-based Application Insights
+// Resources
 // ---------------------------------------------------------------------------------------------------------------
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
-  name: workspaceName
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
   location: location
   tags: tags
-  properties: {
-    sku: {
-      name: 'PerGB2018'
-    }
-    retentionInDays: logRetentionDays
+}
+
+module identity 'modules/identity.bicep' = {
+  scope: rg
+  name: 'identity'
+  params: {
+    name: 'id-email-connector-${resourceToken}'
+    location: location
+    tags: tags
   }
 }
 
-resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
-  name: appInsightsName
-  location: location
-  tags: tags
-  kind: 'web'
-  properties: {
-    Application_Type: 'web'
-    WorkspaceResourceId: workspace.id
-    IngestionMode: 'LogAnalytics'
+module monitoring 'modules/monitoring.bicep' = {
+  scope: rg
+  name: 'monitoring'
+  params: {
+    workspaceName: 'log-${resourceToken}'
+    appInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Key Vault (RBAC authorization) with the remaining secrets
-// ---------------------------------------------------------------------------------------------------------------
-
-var vaultProperties = {
-  tenantId: tenant().tenantId
-  sku: {
-    family: 'A'
-    name: 'standard'
-  }
-  enableRbacAuthorization: true
-  enableSoftDelete: true
-  softDeleteRetentionInDays: 90
-  publicNetworkAccess: 'Enabled'
-}
-
-// Purge protection cannot be set to false explicitly once it is on, so the property is left out unless wanted.
-var purgeProtection = keyVaultPurgeProtection ? {
-  enablePurgeProtection: true
-} : {}
-
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: keyVaultName
-  location: location
-  tags: tags
-  properties: union(vaultProperties, purgeProtection)
-}
-
-resource graphClientStateSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: graphClientStateSecretName
-  properties: {
-    value: graphClientState
-    contentType: 'text/plain'
+module vault 'modules/keyvault.bicep' = {
+  scope: rg
+  name: 'keyvault'
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    readerPrincipalId: identity.outputs.principalId
+    officerPrincipalId: principalId
+    officerPrincipalType: principalType
+    graphClientState: empty(graphClientState) ? generatedClientState : graphClientState
+    xmlApiPassword: xmlApiPassword
+    purgeProtection: keyVaultPurgeProtection
+    tags: tags
   }
 }
 
-resource xmlApiPasswordSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (hasXmlApiPassword) {
-  parent: vault
-  name: xmlApiPasswordSecretName
-  properties: {
-    value: xmlApiPassword
-    contentType: 'text/plain'
+module sql 'modules/sql.bicep' = if (useAzureSql) {
+  scope: rg
+  name: 'sql'
+  params: {
+    serverName: 'sql-${resourceToken}'
+    location: location
+    adminObjectId: empty(sqlAdminObjectId) ? principalId : sqlAdminObjectId
+    adminLogin: sqlAdminLogin
+    adminPrincipalType: sqlAdminPrincipalType
+    clientIpAddress: sqlClientIpAddress
+    tags: tags
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// App Service plan and web app
-// ---------------------------------------------------------------------------------------------------------------
-
-resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
-  name: planName
-  location: location
-  tags: tags
-  kind: 'linux'
-  sku: {
-    name: appServicePlanSku
-  }
-  properties: {
-    // Required for a Linux plan.
-    reserved: true
-  }
-}
-
-resource webApp 'Microsoft.Web/sites@2023-12-01' = {
-  name: appName
-  location: location
-  tags: tags
-  kind: 'app,linux'
-  identity: {
-    type: 'SystemAssigned'
-  }
-  properties: {
-    serverFarmId: plan.id
-    httpsOnly: true
-    clientAffinityEnabled: false
-    siteConfig: {
-      linuxFxVersion: 'NODE|22-lts'
-      // The deployed zip holds dist/ (npm run build) and production node_modules; nothing is built on the server.
-      appCommandLine: 'node dist/main.js'
-      // Renewal and delta timers stop if an idle app unloads.
-      alwaysOn: true
-      healthCheckPath: '/healthz'
-      minTlsVersion: '1.2'
-      scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
-    }
-  }
-}
-
-// The system-assigned identity as a resource of its own: the only place ARM exposes its client (application) id.
-resource webAppIdentity 'Microsoft.ManagedIdentity/identities@2023-01-31' existing = {
-  scope: webApp
-  name: 'default'
-}
-
-// Lets the web app's identity read the secrets (Key Vault references in the app settings).
-resource secretsUserAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: vault
-  name: guid(vault.id, webApp.id, keyVaultSecretsUserRoleId)
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
-    principalId: webApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-var effectivePublicBaseUrl = empty(publicBaseUrl) ? 'https://${webApp.properties.defaultHostName}' : publicBaseUrl
-
-var baseAppSettings = {
-  // --- core ---
+// The connector's own settings; the web app module adds PUBLIC_BASE_URL and the platform's build settings.
+var connectorSettings = {
   SUPPORT_ADDRESS: supportAddress
   INTERNAL_SUPPORT_ADDRESS: internalSupportAddress
-  DATABASE_URL: databaseUrl
-  LOG_LEVEL: logLevel
-  XML_API_ENABLED: xmlApiEnabled && hasXmlApiPassword ? 'true' : 'false'
-  // --- Microsoft Graph with the system-assigned managed identity ---
   SUPPORT_MAILBOX: empty(supportMailbox) ? supportAddress : supportMailbox
+  DATABASE_URL: useAzureSql ? sql.outputs.databaseUrl : 'sqlite:/home/data/crm.sqlite'
+  LOG_LEVEL: logLevel
   GRAPH_AUTH: 'managed-identity'
-  GRAPH_TENANT_ID: graphTenantId
-  GRAPH_CLIENT_ID: empty(graphClientId) ? webAppIdentity.properties.clientId : graphClientId
-  PUBLIC_BASE_URL: effectivePublicBaseUrl
-  GRAPH_CLIENT_STATE: '@Microsoft.KeyVault(SecretUri=${graphClientStateSecret.properties.secretUri})'
-  // --- monitoring ---
-  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
-  // --- App Service platform ---
-  // Keep /home (the database under /home/data) mounted as persistent storage.
-  WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'true'
-  // The zip is already built; no Oryx build (npm install) on the server.
-  SCM_DO_BUILD_DURING_DEPLOYMENT: 'false'
+  GRAPH_MANAGED_IDENTITY_CLIENT_ID: identity.outputs.clientId
+  GRAPH_CLIENT_STATE: '@Microsoft.KeyVault(SecretUri=${vault.outputs.graphClientStateSecretUri})'
+  // The service refuses to start with the API on and no password, so the password switches it on.
+  XML_API_ENABLED: hasXmlApiPassword ? 'true' : 'false'
+  // Names the user-assigned identity for Azure SDK credentials that look for it here (the SQL Server sign-in).
+  AZURE_CLIENT_ID: identity.outputs.clientId
 }
 
-// vaultUri ends with '/'. Built from the vault, not from the conditional secret, so it is never a null reference.
-var xmlApiPasswordSettings = hasXmlApiPassword ? {
-  XML_API_PASSWORD: '@Microsoft.KeyVault(SecretUri=${vault.properties.vaultUri}secrets/${xmlApiPasswordSecretName})'
+var xmlApiSettings = hasXmlApiPassword ? {
+  XML_API_PASSWORD: '@Microsoft.KeyVault(SecretUri=${vault.outputs.xmlApiPasswordSecretUri})'
 } : {}
+
+var monitoringSettings = {
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.appInsightsConnectionString
+}
 
 var agentSettings = enableApplicationInsightsAgent ? {
   ApplicationInsightsAgent_EXTENSION_VERSION: '~3'
 } : {}
 
-// A separate resource (not siteConfig.appSettings) because GRAPH_CLIENT_ID and PUBLIC_BASE_URL come from the site
-// itself, and so that the Key Vault role assignment exists before the app first resolves its references.
-// Note: this replaces every app setting on each deployment; settings added in the portal are lost.
-resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
-  parent: webApp
-  name: 'appsettings'
-  properties: union(baseAppSettings, xmlApiPasswordSettings, agentSettings, additionalAppSettings)
-  dependsOn: [
-    secretsUserAssignment
-    xmlApiPasswordSecret
-  ]
-}
-
-// Container stdout to the file system, so that `az webapp log tail` streams the JSON log lines.
-resource logsConfig 'Microsoft.Web/sites/config@2023-12-01' = {
-  parent: webApp
-  name: 'logs'
-  properties: {
-    httpLogs: {
-      fileSystem: {
-        enabled: true
-        retentionInMb: 35
-        retentionInDays: 7
-      }
-    }
-  }
-  // Two config writes to one site at the same time can conflict.
-  dependsOn: [
-    appSettings
-  ]
-}
-
-// Container stdout (pino JSON lines), HTTP and platform logs to Log Analytics.
-resource webAppDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
-  scope: webApp
-  name: 'to-log-analytics'
-  properties: {
-    workspaceId: workspace.id
-    logs: [
-      {
-        category: 'AppServiceConsoleLogs'
-        enabled: true
-      }
-      {
-        category: 'AppServiceHTTPLogs'
-        enabled: true
-      }
-      {
-        category: 'AppServicePlatformLogs'
-        enabled: true
-      }
-    ]
-    metrics: [
-      {
-        category: 'AllMetrics'
-        enabled: true
-      }
-    ]
+module app 'modules/appservice.bicep' = {
+  scope: rg
+  name: 'appservice'
+  params: {
+    name: 'app-email-connector-${resourceToken}'
+    planName: 'plan-${resourceToken}'
+    location: location
+    sku: appServicePlanSku
+    // SQLite is one file that one process at a time may own; only Azure SQL lets instances share the CRM.
+    instanceCount: useAzureSql ? instanceCount : 1
+    identityId: identity.outputs.id
+    appSettings: union(connectorSettings, xmlApiSettings, monitoringSettings, agentSettings, additionalAppSettings)
+    publicBaseUrl: publicBaseUrl
+    workspaceId: monitoring.outputs.workspaceId
+    tags: tags
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Outputs
+// Outputs: azd stores them in the environment (azd env get-values); none of them is a secret
 // ---------------------------------------------------------------------------------------------------------------
 
-output webAppName string = webApp.name
-output defaultHostName string = webApp.properties.defaultHostName
-@description('Object id of the web app\'s service principal: the -PrincipalId of infra/grant-graph-permissions.ps1.')
-output principalId string = webApp.identity.principalId
-@description('Application (client) id of the same identity (what Exchange calls the AppId).')
-output identityClientId string = webAppIdentity.properties.clientId
-output keyVaultName string = vault.name
-output webhookUrl string = '${effectivePublicBaseUrl}/webhooks/graph'
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+@description('Read by azd on the next provision to keep GRAPH_CLIENT_STATE (infra/main.parameters.json).')
+output AZURE_KEY_VAULT_NAME string = vault.outputs.name
+output SERVICE_CONNECTOR_NAME string = app.outputs.name
+@description('The web app\'s HTTPS address, which is PUBLIC_BASE_URL.')
+output SERVICE_CONNECTOR_URI string = app.outputs.url
+output CONNECTOR_WEBHOOK_URL string = '${app.outputs.url}/webhooks/graph'
+output CONNECTOR_IDENTITY_NAME string = identity.outputs.name
+@description('-PrincipalId of infra/grant-graph-permissions.ps1.')
+output CONNECTOR_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output CONNECTOR_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output DATABASE_KIND string = databaseKind
+output AZURE_SQL_SERVER_FQDN string = useAzureSql ? sql.outputs.serverFqdn : ''
+output AZURE_SQL_DATABASE_NAME string = useAzureSql ? sql.outputs.databaseName : ''

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { StoreOpenError } from './crm/crm-store.ts';
+import { MailboxError } from './mailbox/mailbox-error.ts';
 import { createLogger } from './log/logger.ts';
-import { openStore, processDeps } from './composition-root.ts';
-import { LocalMailbox } from './mailbox/local/local-mailbox.ts';
-import { OutboxSender } from './processing/outbox-sender.ts';
+import { createServices, type GraphOverrides, type Services } from './composition-root.ts';
 import { IntakeWorker } from './processing/intake-worker.ts';
 import { importCommand, ticketCommand } from './cli/crm-commands.ts';
 import {
@@ -17,6 +17,9 @@ import {
   reprocessCommand,
 } from './cli/mail-commands.ts';
 import { demoCommand } from './cli/demo-command.ts';
+import { doctorCommand } from './cli/doctor-command.ts';
+import { graphCommand, graphSubcommands, type GraphSubcommand } from './cli/graph-commands.ts';
+import { sendTestCommand } from './cli/send-test-command.ts';
 import { CliError, consoleOutput, type Output } from './cli/output.ts';
 
 const usage = `usage: email-connector <command> [options]
@@ -29,15 +32,33 @@ commands:
                                    list recorded outcomes, newest first
   quarantine list [--json]         list quarantined messages
   reprocess ID... | --all          run quarantined messages again
-  demo                             seed a demo CRM, drop demo mails and process them
+  demo                             seed a demo CRM, drop demo mails and process them (local folder only)
+  send-test --to ADDRESS           send a test mail through the configured mailbox
+  graph status|renew|resubscribe   show, extend or re-create the Graph subscription
+  doctor [--other-mailbox ADDRESS]  check configuration, database, Graph access, webhook and subscription
 
+Every command uses the configured mailbox: Microsoft Graph when SUPPORT_MAILBOX is set, else MAILBOX_DIR.
 Configuration comes from the environment (see .env.example).`;
+
+export interface CliOptions {
+  /** Overrides for the Graph intake (tests pass the stand-in's credential and TLS dispatcher). */
+  graph?: GraphOverrides;
+}
+
+type Values = {
+  json: boolean;
+  all: boolean;
+  action?: string;
+  limit?: string;
+  to?: string;
+};
 
 /** Runs one CLI command; returns the exit code. */
 export async function runCli(
   argv: string[],
   env: Record<string, string | undefined>,
   output: Output,
+  options: CliOptions = {},
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -48,6 +69,8 @@ export async function runCli(
       all: { type: 'boolean', default: false },
       action: { type: 'string' },
       limit: { type: 'string' },
+      to: { type: 'string' },
+      'other-mailbox': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -56,64 +79,107 @@ export async function runCli(
     output.out(usage);
     return command || values.help ? 0 : 2;
   }
-  const config: Config = loadConfig(env);
-  const logger = createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: process.stderr });
-  const store = openStore(config);
-  try {
-    const mailbox = new LocalMailbox(config.MAILBOX_DIR);
-    const deps = processDeps(config, store, logger);
-    const outbox = new OutboxSender(store, mailbox, logger, {
-      now: deps.now,
-      retryBaseMs: config.RETRY_BASE_MS,
+  // The doctor reports configuration problems itself, so it runs before the configuration is loaded.
+  if (command === 'doctor') {
+    return doctorCommand({
+      env,
+      output,
+      graph: options.graph,
+      otherMailbox: values['other-mailbox'] ?? null,
     });
-    switch (command) {
-      case 'crm':
-        if (rest[0] !== 'import' || !rest[1])
-          throw new CliError('usage: email-connector crm import FILE.json', 2);
-        await importCommand(store, rest[1], output);
-        return 0;
-      case 'ticket':
-        if (!rest[0]) throw new CliError('usage: email-connector ticket NUMBER [--json]', 2);
-        await ticketCommand(store, rest[0], values.json, output);
-        return 0;
-      case 'process':
-        return await processCommand(deps, outbox, rest, values.json, output);
-      case 'outcomes':
-        await outcomesCommand(
-          store,
-          { action: values.action, limit: values.limit, json: values.json },
-          output,
-        );
-        return 0;
-      case 'quarantine':
-        if (rest[0] !== 'list') throw new CliError('usage: email-connector quarantine list [--json]', 2);
-        await quarantineListCommand(store, values.json, output);
-        return 0;
-      case 'reprocess': {
-        const progress = { done: 0 };
-        const worker = new IntakeWorker(deps, mailbox, outbox, {
-          concurrency: 1,
-          maxAttempts: 1,
-          retryBaseMs: config.RETRY_BASE_MS,
-          leaseMs: config.LEASE_SECONDS * 1000,
-          pollIntervalMs: config.POLL_INTERVAL_MS,
-          workerId: `cli:${process.pid}:${randomUUID().slice(0, 8)}`,
-          onFinal: (item, result) => {
-            progress.done += 1;
-            const ticket = result.ticketNumber ? ` ticket ${result.ticketNumber}` : '';
-            output.err(`[${progress.done}] ${item.mailboxId} → ${result.action}${ticket}`);
-          },
-        });
-        return await reprocessCommand(store, worker, progress, values.all ? 'all' : rest, output);
-      }
-      case 'demo':
-        await demoCommand(config, store, deps, mailbox, outbox, output);
-        return 0;
-      default:
-        throw new CliError(`unknown command "${command}"\n\n${usage}`, 2);
-    }
+  }
+  const config: Config = loadConfig(env);
+  refuseOnThisMailbox(command, rest, config);
+  const logger = createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: process.stderr });
+  const services = createServices({ config, logger, graph: options.graph });
+  try {
+    return await runCommand(command, rest, values, services, output);
   } finally {
-    await store.close();
+    await services.close();
+  }
+}
+
+/** Commands that make no sense on the configured mailbox stop before anything is opened. */
+function refuseOnThisMailbox(command: string, rest: string[], config: Config): void {
+  if (command === 'demo' && config.SUPPORT_MAILBOX) {
+    // The demo drops its mails into the local inbox folder and processes them from there: Graph has no such folder.
+    throw new CliError(
+      'demo: runs on the local mailbox folder only, and SUPPORT_MAILBOX is set: run it without SUPPORT_MAILBOX (e.g. SUPPORT_MAILBOX= npm run demo)',
+      2,
+    );
+  }
+  if (command === 'graph') {
+    if (!graphSubcommands.includes(rest[0] as GraphSubcommand))
+      throw new CliError('usage: email-connector graph status|renew|resubscribe', 2);
+    if (!config.SUPPORT_MAILBOX)
+      throw new CliError(
+        'graph: Microsoft Graph is not configured (SUPPORT_MAILBOX is not set); the local mailbox folder has no subscription',
+        2,
+      );
+  }
+}
+
+async function runCommand(
+  command: string,
+  rest: string[],
+  values: Values,
+  services: Services,
+  output: Output,
+): Promise<number> {
+  const { config, store, deps, mailbox, outbox } = services;
+  switch (command) {
+    case 'crm':
+      if (rest[0] !== 'import' || !rest[1])
+        throw new CliError('usage: email-connector crm import FILE.json', 2);
+      await importCommand(store, rest[1], output);
+      return 0;
+    case 'ticket':
+      if (!rest[0]) throw new CliError('usage: email-connector ticket NUMBER [--json]', 2);
+      await ticketCommand(store, rest[0], values.json, output);
+      return 0;
+    case 'process':
+      return await processCommand(deps, outbox, rest, values.json, output);
+    case 'outcomes':
+      await outcomesCommand(store, { action: values.action, limit: values.limit, json: values.json }, output);
+      return 0;
+    case 'quarantine':
+      if (rest[0] !== 'list') throw new CliError('usage: email-connector quarantine list [--json]', 2);
+      await quarantineListCommand(store, values.json, output);
+      return 0;
+    case 'reprocess': {
+      const progress = { done: 0 };
+      const worker = new IntakeWorker(deps, mailbox, outbox, {
+        concurrency: 1,
+        maxAttempts: 1,
+        retryBaseMs: config.RETRY_BASE_MS,
+        leaseMs: config.LEASE_SECONDS * 1000,
+        pollIntervalMs: config.POLL_INTERVAL_MS,
+        workerId: `cli:${process.pid}:${randomUUID().slice(0, 8)}`,
+        onFinal: (item, result) => {
+          progress.done += 1;
+          const ticket = result.ticketNumber ? ` ticket ${result.ticketNumber}` : '';
+          output.err(`[${progress.done}] ${item.mailboxId} → ${result.action}${ticket}`);
+        },
+      });
+      return await reprocessCommand(store, worker, progress, values.all ? 'all' : rest, output);
+    }
+    case 'demo':
+      // refuseOnThisMailbox let only the local folder through.
+      await demoCommand(config, store, deps, services.local!, outbox, output);
+      return 0;
+    case 'send-test':
+      await sendTestCommand(services, values.to, output);
+      return 0;
+    case 'graph':
+      // refuseOnThisMailbox let only a Graph configuration and a known subcommand through.
+      return await graphCommand(rest[0] as GraphSubcommand, {
+        intake: services.graph!,
+        config,
+        now: deps.now,
+        output,
+      });
+    default:
+      throw new CliError(`unknown command "${command}"\n\n${usage}`, 2);
   }
 }
 
@@ -126,10 +192,15 @@ async function main(): Promise<void> {
       process.exitCode = error.exitCode;
     } else if (
       error instanceof ConfigError ||
+      error instanceof StoreOpenError ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {
       consoleOutput.err(`email-connector: ${(error as Error).message}`);
       process.exitCode = 2;
+    } else if (error instanceof MailboxError) {
+      // The mailbox said no or did not answer: what it said is the message; a stack trace would add nothing.
+      consoleOutput.err(`email-connector: ${error.message}`);
+      process.exitCode = 1;
     } else {
       consoleOutput.err(`email-connector: ${(error as Error).stack ?? String(error)}`);
       process.exitCode = 1;

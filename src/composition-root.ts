@@ -19,6 +19,11 @@ import {
   type GraphIntake,
   type GraphIntakeOptions,
 } from './mailbox/graph/graph-intake.ts';
+import {
+  checkServiceHealth,
+  IntakeHealthMonitor,
+  type IntakeHealthMonitorOptions,
+} from './processing/intake-health-monitor.ts';
 import { IntakeWorker } from './processing/intake-worker.ts';
 import { OutboxSender } from './processing/outbox-sender.ts';
 import type { ProcessDeps } from './processing/process-message.ts';
@@ -53,6 +58,9 @@ export function processingSettingsFrom(config: Config): ProcessingSettings {
       unthreadedMachineMail: config.UNTHREADED_MACHINE_MAIL,
       autoReplyLimit: config.AUTO_REPLY_LIMIT_PER_HOUR,
       autoReplyGlobalLimit: config.AUTO_REPLY_GLOBAL_LIMIT_PER_HOUR,
+      unknownSenders: config.UNKNOWN_SENDERS,
+      replyToClosedTicket: config.REPLY_TO_CLOSED_TICKET,
+      closedTicketStatuses: config.CLOSED_TICKET_STATUSES,
     },
     rules: loadRulesFile(config.RULES_FILE),
     acknowledgment: { subjectTemplate: config.ACK_SUBJECT_TEMPLATE, bodyTemplate },
@@ -60,6 +68,8 @@ export function processingSettingsFrom(config: Config): ProcessingSettings {
     autoReplyGlobalLimit: config.AUTO_REPLY_GLOBAL_LIMIT_PER_HOUR,
     forwardLimitPerSender: config.FORWARD_LIMIT_PER_SENDER_PER_HOUR,
     staffTrust: config.STAFF_TRUST || (config.SUPPORT_MAILBOX ? 'exchange' : 'none'),
+    reopenedTicketStatus: config.REOPENED_TICKET_STATUS,
+    catchAllAccountId: config.UNKNOWN_SENDERS === 'catch-all' ? config.CATCH_ALL_ACCOUNT_ID : null,
     xmlApi: {
       enabled: config.XML_API_ENABLED,
       password: config.XML_API_PASSWORD,
@@ -103,15 +113,89 @@ export function processDeps(config: Config, store: CrmStore, logger: Logger): Pr
   };
 }
 
+/** Overrides for the Graph intake (tests inject a credential and a TLS dispatcher for the stand-in). */
+export type GraphOverrides = Partial<Omit<GraphIntakeOptions, 'config' | 'store' | 'logger'>>;
+
+export interface ServicesOptions {
+  config: Config;
+  logger: Logger;
+  graph?: GraphOverrides;
+}
+
+/** What the service and the command line share: the store, the configured mailbox and its outbox. */
+export interface Services {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: CrmStore;
+  readonly deps: ProcessDeps;
+  /** The configured mailbox: Graph when SUPPORT_MAILBOX is set, else the local folder. */
+  readonly mailbox: Mailbox;
+  /** The local folder when Graph is not configured, else null. */
+  readonly local: LocalMailbox | null;
+  readonly outbox: OutboxSender;
+  /** The Graph intake when SUPPORT_MAILBOX is set, else null. Built idle: nothing runs until its start(). */
+  readonly graph: GraphIntake | null;
+  /** Stops the Graph intake (if any) and closes the database; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the adapters from configuration: the local folder by default, Microsoft Graph when SUPPORT_MAILBOX is
+ * set. The service and every CLI command go through here, so no command can miss the configured mailbox.
+ */
+export function createServices(options: ServicesOptions): Services {
+  const { config, logger } = options;
+  const store = openStore(config);
+  try {
+    const deps = processDeps(config, store, logger);
+    const graph = config.SUPPORT_MAILBOX
+      ? createGraphIntake({ config, store, logger, ...options.graph })
+      : null;
+    const local = graph ? null : new LocalMailbox(config.MAILBOX_DIR);
+    const mailbox: Mailbox = graph?.mailbox ?? local!;
+    const outbox = new OutboxSender(store, mailbox, logger, {
+      now: deps.now,
+      retryBaseMs: config.RETRY_BASE_MS,
+    });
+    let closing: Promise<void> | null = null;
+    return {
+      config,
+      logger,
+      store,
+      deps,
+      mailbox,
+      local,
+      outbox,
+      graph,
+      close() {
+        closing ??= (async () => {
+          try {
+            await graph?.stop();
+          } finally {
+            await store.close();
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    // A bad RULES_FILE or ACK_BODY_FILE is found after the database was opened: do not leave it open.
+    void store.close().catch(() => undefined);
+    throw error;
+  }
+}
+
 export interface AppOptions {
   config: Config;
   logger: Logger;
   /** Overrides for the Graph intake (tests inject a credential and a TLS dispatcher for the stand-in). */
-  graph?: Partial<Omit<GraphIntakeOptions, 'config' | 'store' | 'logger'>>;
+  graph?: GraphOverrides;
   /** Serve HTTPS directly, where no front end terminates TLS (App Service does; the Graph tests do not). */
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Overrides of the server's limits against slow clients (tests shorten the timeouts). */
   serverLimits?: Partial<ServerLimits>;
+  /** Overrides for the intake health monitor (tests shorten the interval). */
+  healthMonitor?: Pick<IntakeHealthMonitorOptions, 'intervalMs'>;
 }
 
 export interface App {
@@ -133,18 +217,8 @@ export interface App {
  * SUPPORT_MAILBOX is set. Both feed the same durable queue and worker.
  */
 export function createApp(options: AppOptions): App {
-  const { config, logger } = options;
-  const store = openStore(config);
-  const deps = processDeps(config, store, logger);
-  const graph = config.SUPPORT_MAILBOX
-    ? createGraphIntake({ config, store, logger, ...options.graph })
-    : null;
-  const local = graph ? null : new LocalMailbox(config.MAILBOX_DIR);
-  const mailbox: Mailbox = graph?.mailbox ?? local!;
-  const outbox = new OutboxSender(store, mailbox, logger, {
-    now: deps.now,
-    retryBaseMs: config.RETRY_BASE_MS,
-  });
+  const services = createServices(options);
+  const { config, logger, store, deps, graph, local, mailbox, outbox } = services;
   const worker = new IntakeWorker(deps, mailbox, outbox, {
     concurrency: config.WORKER_CONCURRENCY,
     maxAttempts: config.MAX_ATTEMPTS,
@@ -163,13 +237,24 @@ export function createApp(options: AppOptions): App {
       })
     : null;
   graph?.onEnqueued(() => worker.wake());
+  const monitor = new IntakeHealthMonitor({
+    store,
+    logger,
+    check: () => checkServiceHealth(store, graph),
+    supportAddress: deps.settings.supportAddress,
+    internalSupportAddress: deps.settings.internalSupportAddress,
+    onNoticeQueued: () => worker.wake(),
+    ...options.healthMonitor,
+  });
   const routers: Router[] = graph ? [graph.router] : [];
   const http = createHttpApp({
     logger,
     routers,
     readiness: async () => {
-      await store.ping();
-      return graph ? { mailbox: mailbox.name, graph: graph.status() } : { mailbox: mailbox.name };
+      const { checks } = await checkServiceHealth(store, graph);
+      return graph
+        ? { checks, mailbox: mailbox.name, graph: graph.status() }
+        : { checks, mailbox: mailbox.name };
     },
   });
   let server: Server | null = null;
@@ -196,6 +281,7 @@ export function createApp(options: AppOptions): App {
       // Graph validates the notification URL while the subscription is created: the server listens first.
       if (graph) await graph.start();
       if (watcher) await watcher.start();
+      monitor.start();
       logger.info(
         { port, mailbox: mailbox.name, ...(local ? { mailboxDir: config.MAILBOX_DIR } : {}) },
         'email connector started',
@@ -209,6 +295,7 @@ export function createApp(options: AppOptions): App {
   };
 
   async function stopAll(): Promise<void> {
+    await monitor.stop();
     await watcher?.stop();
     await graph?.stop();
     await worker.stop();
@@ -218,6 +305,6 @@ export function createApp(options: AppOptions): App {
       await new Promise<void>((resolve) => closing.close(() => resolve()));
       closing.closeAllConnections?.();
     }
-    await store.close();
+    await services.close();
   }
 }

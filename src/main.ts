@@ -1,26 +1,66 @@
-import { ConfigError, describeConfig, loadConfig } from './config/config.ts';
+import { ConfigError, describeConfig, loadConfig, type Config } from './config/config.ts';
+import { StoreOpenError } from './crm/crm-store.ts';
 import { createLogger } from './log/logger.ts';
-import { createApp } from './composition-root.ts';
+import { MailboxError } from './mailbox/mailbox-error.ts';
+import { createApp, type App } from './composition-root.ts';
+
+/** Exit code of a start-up mistake an operator fixes in the configuration or the host. */
+const misconfigured = 2;
+
+/**
+ * One line for a start-up failure that names the variable and the fix, or null when the failure is not one of
+ * the mistakes we recognise. Operators read it in a terminal or App Service's log stream: no stack trace.
+ */
+function describeStartupError(error: unknown, config: Config): string | null {
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof StoreOpenError) return `DATABASE_URL: ${error.message}`;
+  // Only the local folder fails start-up with a MailboxError: Graph failures are logged and retried.
+  if (error instanceof MailboxError && !config.SUPPORT_MAILBOX) return `MAILBOX_DIR: ${error.message}`;
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return `PORT: port ${config.PORT} is already in use by another process; stop that process, or set PORT to a free port`;
+    case 'EACCES':
+      if ((error as NodeJS.ErrnoException).syscall === 'listen')
+        return `PORT: not allowed to listen on port ${config.PORT} (ports below 1024 need privileges); set PORT to 1024 or above`;
+  }
+  return null;
+}
 
 /** The service: HTTP (health, webhooks), intake, processing, sending. Stops cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`email-connector: ${error.message}`);
-      process.exit(2);
+      process.exit(misconfigured);
     }
     throw error;
   }
   const logger = createLogger({ level: config.LOG_LEVEL });
-  let app;
+  const fail = async (error: unknown, app: App | null): Promise<never> => {
+    // Whatever started (the server, the worker) is stopped so that the database is closed cleanly.
+    if (app) await Promise.race([app.stop().catch(() => undefined), delay(5_000)]);
+    const line = describeStartupError(error, config);
+    const message = error instanceof Error ? error.message : String(error);
+    // Building the service only reads configuration and files it names: what fails there is configuration.
+    if (line || !app) {
+      console.error(`email-connector: ${line ?? message}`);
+      logger.flush?.();
+      process.exit(misconfigured);
+    }
+    console.error(`email-connector: could not start: ${message}`);
+    logger.fatal({ err: error }, 'could not start');
+    logger.flush?.();
+    process.exit(1);
+  };
+
+  let app: App;
   try {
     app = createApp({ config, logger });
   } catch (error) {
-    console.error(`email-connector: ${(error as Error).message}`);
-    process.exit(2);
+    return fail(error, null);
   }
   logger.debug({ config: describeConfig(config) }, 'configuration');
   let stopping = false;
@@ -47,9 +87,13 @@ async function main(): Promise<void> {
   try {
     await app.start();
   } catch (error) {
-    logger.fatal({ err: { message: (error as Error).message } }, 'could not start');
-    process.exit(1);
+    stopping = true;
+    await fail(error, app);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 void main();

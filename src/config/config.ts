@@ -94,6 +94,30 @@ export const configSchema = z.object({
   STAFF_TRUST: z.enum(['', 'exchange', 'none']).prefault(''),
   /** Whether bulk/list mail from a known customer opens a ticket (it never gets an automatic reply). */
   BULK_MAIL_OPENS_TICKET: bool.prefault('true'),
+  /**
+   * A customer's reply to a closed ticket: `reopen` it, open a `follow-up` ticket linked to it, or only `file` it
+   * (filed and forwarded either way). An employee's reply never reopens.
+   */
+  REPLY_TO_CLOSED_TICKET: z.enum(['reopen', 'follow-up', 'file']).prefault('reopen'),
+  /** Ticket statuses that count as closed, comma-separated, any case (the CRM's completed status is 1000). */
+  CLOSED_TICKET_STATUSES: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((status) => status.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .prefault('closed,completed,resolved,1000'),
+  /** The status a reopened ticket gets. */
+  REOPENED_TICKET_STATUS: z.string().trim().min(1).max(100).prefault('open'),
+  /**
+   * Mail from a sender no account matches: `forward` to internal support (as the original product does), or
+   * `catch-all`: open the ticket under CATCH_ALL_ACCOUNT_ID, flagged, and forward nothing.
+   */
+  UNKNOWN_SENDERS: z.enum(['forward', 'catch-all']).prefault('forward'),
+  /** The account that collects unknown senders' tickets with UNKNOWN_SENDERS=catch-all. */
+  CATCH_ALL_ACCOUNT_ID: optionalText.prefault(''),
   /** Machine-made mail that threads to no ticket: `ignore` (recorded only) or `forward` to internal support. */
   UNTHREADED_MACHINE_MAIL: z.enum(['ignore', 'forward']).prefault('ignore'),
   /** Messages larger than this are not parsed: forwarded to internal support with the reason. */
@@ -204,6 +228,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (config.XML_API_ENABLED && !config.XML_API_PASSWORD && !config.XML_API_ALLOW_NO_PASSWORD) {
     throw new ConfigError(
       'invalid configuration:\n  XML_API_PASSWORD: required when XML_API_ENABLED=true (anyone who can mail the support address could change CRM records); set XML_API_ALLOW_NO_PASSWORD=true to run without one',
+    );
+  }
+  if (config.UNKNOWN_SENDERS === 'catch-all' && !config.CATCH_ALL_ACCOUNT_ID) {
+    throw new ConfigError(
+      'invalid configuration:\n  CATCH_ALL_ACCOUNT_ID: required when UNKNOWN_SENDERS=catch-all (the account that collects those tickets)',
     );
   }
   if (config.SUPPORT_ADDRESS === config.INTERNAL_SUPPORT_ADDRESS) {

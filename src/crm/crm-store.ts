@@ -4,8 +4,23 @@ import type { EmailAttachment } from '../domain/email.ts';
 import type { CrmImport } from './crm-import.ts';
 import type { ValidatedXmlTransaction, XmlTransactionResult } from '../domain/xml-api/xml-transaction.ts';
 
+/** The database cannot be opened or prepared; the message names the path, the problem and the fix. */
+export class StoreOpenError extends Error {
+  override name = 'StoreOpenError';
+}
+
 /** A new ticket to open, with its number already reserved (see `reserveTicketNumber`); the store stamps the times. */
-export type NewTicket = Omit<Ticket, 'createdAt' | 'updatedAt'>;
+export type NewTicket = Omit<Ticket, 'createdAt' | 'updatedAt'> & {
+  /** The closed ticket this one follows up (a reply to it opened this one). */
+  followsTicketId?: string | null;
+};
+
+/** A line of a ticket's history: what happened to the ticket (stored as a history note linked to it). */
+export interface TicketHistoryNote {
+  ticketId: string;
+  accountId: string;
+  description: string;
+}
 
 /** A message to file under a ticket: everything needed so that nothing is lost. */
 export interface NewDocument {
@@ -83,6 +98,10 @@ export interface ProcessingCommit {
   ticket: NewTicket | null;
   documents: NewDocument[];
   outgoing: NewOutgoingMail[];
+  /** A status change of an existing ticket (a reply reopening it). */
+  ticketUpdate?: { id: string; status: string } | null;
+  /** What happened to tickets, for their history. */
+  history?: TicketHistoryNote[];
   /** The intake item this finishes, when it came from the queue. */
   intakeId: string | null;
 }
@@ -166,6 +185,8 @@ export interface CrmStore {
     tokens: readonly string[],
   ): Promise<{ ticket: Ticket; via: 'message-id' | 'reference-token' } | null>;
   listDocuments(ticketId: string): Promise<FiledDocument[]>;
+  /** A ticket's history notes, oldest first. */
+  listTicketHistory(ticketId: string): Promise<{ date: string; description: string }[]>;
   /** The original MIME of a filed document. */
   readDocumentRaw(documentId: string): Promise<Buffer | null>;
   /** Outbox mails queued since a time, by kind and recipient or sender (for rate limits). */
@@ -197,6 +218,16 @@ export interface CrmStore {
   markMailFailed(id: string, error: string, failure: MailFailure): Promise<void>;
   /** When the earliest pending mail is due, or null when nothing is pending. */
   nextMailAttemptAt(): Promise<Date | null>;
+  /**
+   * Queues a mail about the service itself (a notice to internal support), not about a message. With `state`,
+   * only while the state entry `key` holds `expected` (null: no entry), and sets it to `value` in the same
+   * transaction, so that of several instances recording one change exactly one queues its notice.
+   * Returns whether the mail was queued.
+   */
+  queueNotice(
+    mail: NewOutgoingMail,
+    state?: { key: string; expected: string | null; value: string },
+  ): Promise<boolean>;
 
   // Durable intake queue.
   /** Adds a mailbox message; returns the existing item when the mailbox id is already known. */

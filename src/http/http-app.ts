@@ -5,8 +5,11 @@ import { withLogContext } from '../log/logger.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
-  /** Throws when the service cannot do its work (database unreachable...). */
-  readiness: () => Promise<Record<string, unknown>>;
+  /**
+   * What /readyz shows. A `checks` entry maps each check's name to `ok` or its problem: any problem answers 503,
+   * and so does a throw.
+   */
+  readiness: () => Promise<Record<string, unknown> & { checks?: Record<string, string> }>;
   /** Extra routes, e.g. the Microsoft Graph webhook. */
   routers?: Router[];
 }
@@ -75,7 +78,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.get('/readyz', async (_req, res) => {
     try {
       const details = await options.readiness();
-      res.json({ status: 'ready', ...details });
+      const failing = Object.entries(details.checks ?? {}).filter(([, result]) => result !== 'ok');
+      if (failing.length === 0) {
+        res.json({ status: 'ready', ...details });
+        return;
+      }
+      options.logger.warn({ checks: Object.fromEntries(failing) }, 'not ready');
+      res.status(503).json({ status: 'not ready', ...details });
     } catch (error) {
       options.logger.warn({ err: { message: (error as Error).message } }, 'not ready');
       res.status(503).json({ status: 'not ready', error: (error as Error).message });

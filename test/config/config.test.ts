@@ -6,8 +6,9 @@ import { parseRules } from '../../src/config/rules-file.ts';
 function envExample(): Map<string, string> {
   const entries = new Map<string, string>();
   for (const line of readFileSync(new URL('../../.env.example', import.meta.url), 'utf8').split('\n')) {
-    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (match) entries.set(match[1]!, match[2]!);
+    // A value in double quotes (one with spaces, so that a shell can source the file) means what is inside them.
+    const match = /^([A-Z][A-Z0-9_]*)=(?:"(.*)"|(.*))$/.exec(line);
+    if (match) entries.set(match[1]!, match[2] ?? match[3]!);
   }
   return entries;
 }

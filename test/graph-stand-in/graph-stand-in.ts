@@ -31,13 +31,16 @@ export interface FaultRule {
   method?: string;
   /** Matched against the decoded path. */
   path?: RegExp;
-  status: 429 | 500 | 503 | 504 | 404 | 'timeout';
+  status: 429 | 500 | 503 | 504 | 404 | 403 | 'timeout';
   retryAfterSeconds?: number;
   /** How many requests it hits; default 1. */
   times?: number;
   /** Chance that a matching request is hit; default 1. Uses the stand-in's seeded random numbers. */
   probability?: number;
 }
+
+/** How the stand-in answers requests about one mailbox (see `setMailboxAccess`). */
+export type MailboxAccess = 'ok' | 'forbidden' | 'missing';
 
 export interface StandInSubscription {
   id: string;
@@ -108,6 +111,7 @@ export class GraphStandIn {
   readonly #mailboxes = new Map<string, StandInMailbox>();
   readonly #inFlight = new Map<string, number>();
   readonly #faults: (FaultRule & { left: number })[] = [];
+  readonly #mailboxAccess = new Map<string, MailboxAccess>();
   readonly #deltaTokens = new Map<string, DeltaToken>();
   readonly #agent: Agent;
   readonly #sockets = new Set<Socket>();
@@ -178,6 +182,15 @@ export class GraphStandIn {
 
   clearFaults(): void {
     this.#faults.length = 0;
+  }
+
+  /**
+   * How Graph answers every request about a mailbox: `forbidden` (403, outside the app's RBAC scope), `missing`
+   * (404, no such mailbox in the tenant), or `ok` (the default).
+   */
+  setMailboxAccess(name: string, access: MailboxAccess): void {
+    if (access === 'ok') this.#mailboxAccess.delete(name.toLowerCase());
+    else this.#mailboxAccess.set(name.toLowerCase(), access);
   }
 
   /** Makes every delta link stale: the next delta call with one answers 410 syncStateNotFound. */
@@ -330,9 +343,16 @@ export class GraphStandIn {
           ? 'TooManyRequests'
           : fault.status === 404
             ? 'ErrorItemNotFound'
-            : 'ServiceUnavailable';
+            : fault.status === 403
+              ? 'ErrorAccessDenied'
+              : 'ServiceUnavailable';
       return this.#error(res, fault.status, code, 'injected fault');
     }
+    const access = mailbox ? this.#mailboxAccess.get(mailbox) : undefined;
+    if (access === 'forbidden')
+      return this.#error(res, 403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+    if (access === 'missing')
+      return this.#error(res, 404, 'ErrorInvalidUser', `The requested user '${mailbox}' is invalid.`);
     await this.#route(record, segments, url, res);
   }
 
@@ -358,6 +378,7 @@ export class GraphStandIn {
       }
       const subscription = s[1] ? this.subscriptions.get(s[1]) : undefined;
       if (!subscription) return this.#error(res, 404, 'ResourceNotFound', 'subscription not found');
+      if (m === 'GET') return this.#json(res, 200, { ...subscription, clientState: null });
       if (m === 'PATCH') {
         const patch = JSON.parse(record.body) as { expirationDateTime?: string };
         const problem = this.#expiryProblem(patch.expirationDateTime);
@@ -431,6 +452,10 @@ export class GraphStandIn {
       const isInbox =
         rest[0] === "mailFolders('Inbox')" || (rest[0] === 'mailFolders' && rest[1] === box.inbox.id);
       const tail = rest[0] === 'mailFolders' ? rest.slice(2) : rest.slice(1);
+      if (isInbox && tail.length === 0 && m === 'GET') {
+        const totalItemCount = box.inboxMessages(null).length;
+        return this.#json(res, 200, { id: box.inbox.id, displayName: box.inbox.displayName, totalItemCount });
+      }
       if (isInbox && tail[0] === 'messages' && tail[1] === 'delta' && m === 'GET')
         return this.#delta(s[1], box, url, res);
       if (isInbox && tail[0] === 'messages' && tail.length === 1 && m === 'GET') {

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Account, AccountMatch, Contact, Employee, FiledDocument, Ticket } from '../../domain/crm.ts';
@@ -10,6 +10,7 @@ import type {
   IntakeItem,
   IntakeState,
   MailFailure,
+  NewOutgoingMail,
   OutcomeFilter,
   OutgoingCountFilter,
   OutcomeRecord,
@@ -17,6 +18,7 @@ import type {
   ProcessingCommit,
   StoreCounts,
 } from '../crm-store.ts';
+import { StoreOpenError } from '../crm-store.ts';
 import type { CrmImport } from '../crm-import.ts';
 import { CrmImportError, describeTicket } from '../crm-import.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
@@ -142,6 +144,8 @@ export interface SqliteCrmStoreOptions {
   path: string;
   /** How long a writer waits for another process's lock before failing, in ms. Default 5000. */
   busyTimeoutMs?: number;
+  /** Open an existing file read-only and apply no migrations (diagnostics, e.g. `doctor`). Default false. */
+  readonly?: boolean;
 }
 
 /** The embedded CRM store: one SQLite file in WAL mode, migrated on open. */
@@ -164,16 +168,31 @@ export class SqliteCrmStore implements CrmStore {
     return statement;
   }
 
+  /** The newest schema version this program knows; a database below it is not migrated yet. */
+  static readonly latestSchemaVersion: number = sqliteMigrations.at(-1)?.version ?? 0;
+
   static open(options: SqliteCrmStoreOptions): SqliteCrmStore {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    const db = new Database(options.path);
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    const store = new SqliteCrmStore(db);
-    store.#migrate();
-    return store;
+    if (options.readonly) {
+      // A look that changes nothing: no folder or file created, no switch to WAL, no migration.
+      const db = new Database(options.path, { readonly: true, fileMustExist: true });
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      return new SqliteCrmStore(db);
+    }
+    let db: Database.Database | null = null;
+    try {
+      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+      db = new Database(options.path);
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      const store = new SqliteCrmStore(db);
+      store.#migrate();
+      return store;
+    } catch (error) {
+      db?.close();
+      throw new StoreOpenError(describeOpenFailure(options.path, error), { cause: error });
+    }
   }
 
   /** The schema version after migrations (for diagnostics and tests). */
@@ -364,6 +383,13 @@ export class SqliteCrmStore implements CrmStore {
     }));
   }
 
+  async listTicketHistory(ticketId: string): Promise<{ date: string; description: string }[]> {
+    const rows = this.#prepare(
+      'SELECT date, description FROM history_notes WHERE ticket_id = ? ORDER BY date, rowid',
+    ).all(ticketId) as Row[];
+    return rows.map((row) => ({ date: str(row.date), description: str(row.description) }));
+  }
+
   async readDocumentRaw(documentId: string): Promise<Buffer | null> {
     const row = this.#prepare('SELECT 1 FROM documents WHERE id = ?').get(documentId) as Row | undefined;
     return row ? this.#readBlob(`document:${documentId}`) : null;
@@ -371,17 +397,21 @@ export class SqliteCrmStore implements CrmStore {
 
   async countOutgoingSince(filter: OutgoingCountFilter): Promise<number> {
     if (filter.kinds.length === 0) return 0;
-    const row = this.#prepare(
-      `SELECT count(*) AS n FROM outbox
-         WHERE kind IN (SELECT value FROM json_each(@kinds)) AND created_at >= @since
-           AND (@recipient IS NULL OR first_recipient = @recipient)
-           AND (@aboutSender IS NULL OR about_sender = @aboutSender)`,
-    ).get({
-      kinds: JSON.stringify(filter.kinds),
-      since: filter.since.toISOString(),
-      recipient: filter.recipient?.toLowerCase() ?? null,
-      aboutSender: filter.aboutSender?.toLowerCase() ?? null,
-    }) as Row;
+    // Only the conditions given, with literal placeholders: the planner then seeks on the recipient's or the
+    // sender's index instead of reading every mail of those kinds in the window.
+    const where = [`kind IN (${filter.kinds.map(() => '?').join(', ')})`, 'created_at >= ?'];
+    const values: string[] = [...filter.kinds, filter.since.toISOString()];
+    if (filter.recipient) {
+      where.unshift('first_recipient = ?');
+      values.unshift(filter.recipient.toLowerCase());
+    }
+    if (filter.aboutSender) {
+      where.unshift('about_sender = ?');
+      values.unshift(filter.aboutSender.toLowerCase());
+    }
+    const row = this.#prepare(`SELECT count(*) AS n FROM outbox WHERE ${where.join(' AND ')}`).get(
+      ...values,
+    ) as Row;
     return Number(row.n);
   }
 
@@ -583,10 +613,28 @@ export class SqliteCrmStore implements CrmStore {
         const ticket = commit.ticket;
         this.#prepare(
           `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
-               created_by, created_at, updated_at)
+               follows_ticket_id, created_by, created_at, updated_at)
              VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
-               'email-connector', @now, @now)`,
-        ).run({ ...ticket, seq: Number(ticket.number), now });
+               @followsTicketId, 'email-connector', @now, @now)`,
+        ).run({
+          ...ticket,
+          followsTicketId: ticket.followsTicketId ?? null,
+          seq: Number(ticket.number),
+          now,
+        });
+      }
+      if (commit.ticketUpdate) {
+        this.#prepare(
+          `UPDATE tickets SET status = ?, updated_at = ?, updated_by = 'email-connector' WHERE id = ?`,
+        ).run(commit.ticketUpdate.status, now, commit.ticketUpdate.id);
+      }
+      const insertNote = this.#prepare(
+        `INSERT INTO history_notes (id, account_id, ticket_id, date, description, kind, created_by, created_at,
+             updated_at)
+           VALUES (?, ?, ?, ?, ?, 'ticket', 'email-connector', ?, ?)`,
+      );
+      for (const note of commit.history ?? []) {
+        insertNote.run(randomUUID(), note.accountId, note.ticketId, now, note.description, now, now);
       }
       for (const document of commit.documents) this.#insertDocument(document, now);
       const insertRef = this.#prepare(
@@ -752,6 +800,44 @@ export class SqliteCrmStore implements CrmStore {
     return row.at ? new Date(str(row.at)) : null;
   }
 
+  async queueNotice(
+    mail: NewOutgoingMail,
+    state?: { key: string; expected: string | null; value: string },
+  ): Promise<boolean> {
+    const now = nowIso();
+    const run = this.#db.transaction((): boolean => {
+      if (state) {
+        const row = this.#prepare('SELECT value FROM app_state WHERE key = ?').get(state.key) as
+          Row | undefined;
+        if ((row ? str(row.value) : null) !== state.expected) return false;
+        this.#prepare(
+          `INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        ).run(state.key, state.value, now);
+      }
+      // Not about a message: the outbox row names itself where other rows name their message's outcome.
+      this.#prepare(
+        `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
+           about_sender, created_at)
+         VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @aboutSender, @now)`,
+      ).run({
+        id: mail.id,
+        key: `notice:${mail.id}`,
+        kind: mail.kind,
+        recipients: JSON.stringify(mail.to),
+        first: (mail.to[0] ?? '').toLowerCase(),
+        subject: mail.subject,
+        messageId: mail.messageId,
+        mime: emptyBlob,
+        aboutSender: mail.aboutSender?.toLowerCase() ?? null,
+        now,
+      });
+      this.#writeBlob(`outbox:${mail.id}`, mail.mime);
+      return true;
+    });
+    return run.immediate();
+  }
+
   async enqueue(item: {
     mailboxId: string;
     source: string;
@@ -901,5 +987,45 @@ export class SqliteCrmStore implements CrmStore {
     author: string,
   ): Promise<XmlTransactionResult> {
     return applyXmlTransactionSqlite(this.#db, key, transaction, author);
+  }
+}
+
+/** Why the database could not be opened, and what to do, in the operator's terms instead of SQLite's. */
+function describeOpenFailure(path: string, error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const where = (error as { path?: unknown }).path;
+  const folder = typeof where === 'string' ? where : dirname(path);
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot create the folder ${folder} (permission denied); give the service write access to its parent folder, or choose another path`;
+    case 'EROFS':
+      return `cannot create the folder ${folder}: the file system is read-only; choose a path on a writable one`;
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return `${folder} is in the way: it is a file, not a folder; move it away, or choose another path`;
+    case 'SQLITE_CANTOPEN':
+      return isFolder(path)
+        ? `${path} is a folder; name a file inside it, e.g. sqlite:${join(path, 'crm.sqlite')}`
+        : `cannot open ${path} for reading and writing; give the service read and write access to the file and its folder (SQLite writes -wal and -shm files beside it), or choose another path`;
+    case 'SQLITE_NOTADB':
+      return `${path} is not a SQLite database; point to the connector's database file, or to a path where a new one can be created`;
+    case 'SQLITE_CORRUPT':
+      return `${path} is damaged (SQLite reports it corrupt); restore it from a backup`;
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return `${path} is locked by another process; stop that process, or choose another path`;
+    default:
+      if (typeof code === 'string' && code.startsWith('SQLITE_READONLY'))
+        return `${path} is read-only; give the service write access to the file and its folder`;
+      return `cannot open ${path}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -3,6 +3,8 @@ import {
   ClientCertificateCredential,
   ClientSecretCredential,
   ManagedIdentityCredential,
+  type AccessToken,
+  type GetTokenOptions,
   type TokenCredential,
 } from '@azure/identity';
 import type { Config } from '../../config/config.ts';
@@ -40,4 +42,59 @@ export function createGraphCredential(config: Config): TokenCredential {
 function required(value: string | null, name: string): string {
   if (!value) throw new Error(`${name} is required for GRAPH_AUTH`);
   return value;
+}
+
+/** How the credential's last token request ended; `error` is null when it gave a token. */
+export interface TokenOutcome {
+  at: Date;
+  error: string | null;
+  /** When the credential started failing (the first failure after a token), null while it works. */
+  failingSince: Date | null;
+}
+
+/**
+ * A credential that remembers how its last token request ended, so that readiness can tell a failing credential
+ * from a quiet mailbox without asking the identity endpoint on every probe.
+ */
+export class ObservedCredential implements TokenCredential {
+  readonly #inner: TokenCredential;
+  readonly #now: () => Date;
+  #last: TokenOutcome | null = null;
+
+  constructor(inner: TokenCredential, now: () => Date = () => new Date()) {
+    this.#inner = inner;
+    this.#now = now;
+  }
+
+  /** Null until the first token request has ended. */
+  get last(): TokenOutcome | null {
+    return this.#last;
+  }
+
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    try {
+      const token = await this.#inner.getToken(scopes, options);
+      this.#record(token ? null : 'the credential returned no token');
+      return token;
+    } catch (error) {
+      this.#record(describeCredentialError(error));
+      throw error;
+    }
+  }
+
+  #record(error: string | null): void {
+    const at = this.#now();
+    const failingSince = error === null ? null : (this.#last?.failingSince ?? at);
+    this.#last = { at, error, failingSince };
+  }
+}
+
+/**
+ * The first line of a credential's error, shortened: identity errors name the tenant and a trace id, never the
+ * secret, but they can run to many lines of advice.
+ */
+function describeCredentialError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const line = text.split(/\r?\n/, 1)[0] ?? '';
+  return line.length > 240 ? `${line.slice(0, 237)}...` : line;
 }

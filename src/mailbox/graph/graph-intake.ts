@@ -10,10 +10,15 @@ import { RejectionLog } from '../../http/rejection-log.ts';
 import type { Mailbox } from '../mailbox.ts';
 import { CoalescingTask } from './coalescing-task.ts';
 import { GraphApi } from './graph-api.ts';
-import { createGraphCredential } from './graph-credential.ts';
+import {
+  createGraphCredential,
+  graphScope,
+  ObservedCredential,
+  type TokenOutcome,
+} from './graph-credential.ts';
 import { InboxDelta } from './graph-delta.ts';
 import { GraphMailbox } from './graph-mailbox.ts';
-import { SubscriptionManager } from './graph-subscriptions.ts';
+import { SubscriptionManager, type SubscriptionState } from './graph-subscriptions.ts';
 
 export interface GraphIntakeOptions {
   config: Config;
@@ -38,6 +43,17 @@ export interface GraphIntakeOptions {
   maxConcurrentRequests?: number;
   /** Time limit of one Graph request; default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * How long the credential's last token request answers `health()` before it asks for a token itself; default
+   * 10 s, so a readiness probe every few seconds does not keep calling the identity endpoint.
+   */
+  healthCacheMs?: number;
+}
+
+/** Whether intake can work; `checks` maps each check's name to `ok` or the problem (never a secret). */
+export interface IntakeHealth {
+  ok: boolean;
+  checks: Record<string, string>;
 }
 
 export interface GraphIntake {
@@ -49,10 +65,16 @@ export interface GraphIntake {
   /** Stops the timers, waits for running work, releases the leases. */
   stop(): Promise<void>;
   status(): Record<string, unknown>;
+  /** Checks the credential (gets a token when the last attempt is older than `healthCacheMs`) and the subscription. */
+  health(): Promise<IntakeHealth>;
   /** Registers a callback run whenever a new message was enqueued (webhook or delta). */
   onEnqueued(cb: () => void): void;
   /** Graph requests sent so far (every attempt). */
   readonly graphRequests: number;
+  /** The inbox subscription, for operators (`email-connector graph …`); using it starts no timer. */
+  readonly subscriptions: SubscriptionManager;
+  /** When a delta catch-up last completed (on any instance), as the store has it; null if never. */
+  lastDeltaCompletedAt(): Promise<string | null>;
 }
 
 type PendingAction = 'renew' | 'replace';
@@ -77,8 +99,11 @@ export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
   };
   const pendingKey = `graph.pending-actions:${leaseKey}`;
 
+  const credential = new ObservedCredential(options.credential ?? createGraphCredential(config), now);
+  const healthCacheMs = options.healthCacheMs ?? 10_000;
+  const tokenCheckTimeoutMs = Math.min(options.requestTimeoutMs ?? 30_000, 5_000);
   const api = new GraphApi({
-    credential: options.credential ?? createGraphCredential(config),
+    credential,
     baseUrl: config.GRAPH_BASE_URL,
     ...(options.fetchOptions ? { fetchOptions: options.fetchOptions } : {}),
     ...(options.maxConcurrentRequests ? { maxConcurrent: options.maxConcurrentRequests } : {}),
@@ -217,12 +242,74 @@ export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
     schedule();
   };
 
+  // Health answers may reach an unauthenticated probe: no configured secret may appear in them.
+  const secrets = [clientState, config.GRAPH_CLIENT_SECRET].filter((value): value is string => !!value);
+  const redact = (text: string): string =>
+    secrets.reduce((result, secret) => result.split(secret).join('[redacted]'), text);
+  const describeToken = (outcome: TokenOutcome): string =>
+    outcome.error === null
+      ? 'ok'
+      : `cannot get a token for Microsoft Graph since ${(outcome.failingSince ?? outcome.at).toISOString()}: ${redact(outcome.error)}`;
+  let credentialCheck: { at: number; result: string } | null = null;
+  let tokenRequest: Promise<string> | null = null;
+
+  /** The credential's state: from its last token request when recent (the intake's own count), else from a new one. */
+  async function checkCredential(): Promise<string> {
+    const at = now().getTime();
+    const last = credential.last;
+    if (last && at - last.at.getTime() < healthCacheMs) return describeToken(last);
+    if (credentialCheck && at - credentialCheck.at < healthCacheMs) return credentialCheck.result;
+    // Probes arriving while a request runs share it.
+    tokenRequest ??= requestToken().finally(() => (tokenRequest = null));
+    return tokenRequest;
+  }
+
+  async function requestToken(): Promise<string> {
+    const signal = AbortSignal.timeout(tokenCheckTimeoutMs);
+    const timedOut = new Promise<'timeout'>((resolve) =>
+      signal.addEventListener('abort', () => resolve('timeout'), { once: true }),
+    );
+    // The credential records its own outcome; the race only ends a wait the credential does not cut short.
+    const answer = await Promise.race([
+      credential.getToken(graphScope, { abortSignal: signal }).then(
+        () => 'answered' as const,
+        () => 'answered' as const,
+      ),
+      timedOut,
+    ]);
+    const result =
+      answer === 'timeout' || !credential.last
+        ? `cannot get a token for Microsoft Graph: no answer within ${tokenCheckTimeoutMs / 1000} s`
+        : describeToken(credential.last);
+    credentialCheck = { at: now().getTime(), result };
+    return result;
+  }
+
+  async function checkSubscription(): Promise<string> {
+    const live = (entry: SubscriptionState | null): boolean =>
+      entry !== null && Date.parse(entry.expirationDateTime) > now().getTime();
+    let current = subscriptions.current;
+    // Another instance may have created or renewed it since this one last read the store.
+    if (!live(current)) current = await subscriptions.load().catch(() => current);
+    const cause =
+      state.lastError?.operation === 'subscription'
+        ? ` (last error: ${redact(state.lastError.message)})`
+        : '';
+    if (!current) return `missing: Graph has no subscription of ours, so it announces no new mail${cause}`;
+    if (!live(current))
+      return `expired at ${current.expirationDateTime}: not renewed, so Graph announces no new mail${cause}`;
+    return 'ok';
+  }
+
   return {
     mailbox,
     router,
     get graphRequests() {
       return api.requestCount;
     },
+    subscriptions,
+    // The key InboxDelta writes when a catch-up completes.
+    lastDeltaCompletedAt: () => store.getState(`graph.delta-completed:${leaseKey}:inbox`),
     async start() {
       if (state.started) return;
       state.started = true;
@@ -260,7 +347,16 @@ export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
         holdsSubscriptionLease: state.holdsSubscriptionLease,
         holdsDeltaLease: state.holdsDeltaLease,
         graphRequests: api.requestCount,
+        lastTokenAt: credential.last?.at.toISOString() ?? null,
+        tokenError: credential.last?.error ? redact(credential.last.error) : null,
       };
+    },
+    async health() {
+      const checks = {
+        'graph-credential': await checkCredential(),
+        'graph-subscription': await checkSubscription(),
+      };
+      return { ok: Object.values(checks).every((result) => result === 'ok'), checks };
     },
     onEnqueued(cb) {
       listeners.push(cb);

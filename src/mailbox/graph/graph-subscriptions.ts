@@ -29,7 +29,8 @@ export interface SubscriptionState {
   clientStateFingerprint: string | null;
 }
 
-interface GraphSubscription {
+/** A subscription as Graph shows it. */
+export interface GraphSubscription {
   id: string;
   resource: string;
   changeType: string;
@@ -65,6 +66,48 @@ export class SubscriptionManager {
 
   get current(): SubscriptionState | null {
     return this.#current;
+  }
+
+  /** The inbox resource the subscription watches. */
+  get resource(): string {
+    return this.#resource;
+  }
+
+  /** Where Graph sends change notifications. */
+  get notificationUrl(): string {
+    return this.#o.notificationUrl;
+  }
+
+  /** The subscription as Graph has it now; null when Graph no longer knows it (deleted or expired). */
+  async lookUp(id: string): Promise<GraphSubscription | null> {
+    try {
+      return await this.#o.api.call<GraphSubscription>({
+        method: 'GET',
+        path: `/subscriptions/${encodeURIComponent(id)}`,
+        what: 'read subscription',
+        retries: 2,
+      });
+    } catch (error) {
+      if (error instanceof GraphRequestError && error.kind === 'not-found') return null;
+      throw error;
+    }
+  }
+
+  /** Deletes the stored subscription and every other one of ours Graph lists; returns the ids Graph deleted. */
+  async deleteOurs(): Promise<string[]> {
+    const stored = await this.load();
+    const ids = new Set<string>(stored ? [stored.id] : []);
+    for (const found of await this.#listOurs()) ids.add(found.id);
+    const deleted: string[] = [];
+    for (const id of ids) if (await this.#delete(id)) deleted.push(id);
+    await this.#save(null);
+    return deleted;
+  }
+
+  /** Creates a subscription (Graph validates the notification URL meanwhile) and stores it. */
+  async create(): Promise<SubscriptionState> {
+    await this.#create();
+    return this.#current as SubscriptionState;
   }
 
   /** Reads the subscription other instances may have created or renewed. */
@@ -202,7 +245,8 @@ export class SubscriptionManager {
     }
   }
 
-  async #delete(id: string): Promise<void> {
+  /** False when Graph no longer knew it. */
+  async #delete(id: string): Promise<boolean> {
     try {
       await this.#o.api.call({
         method: 'DELETE',
@@ -210,8 +254,10 @@ export class SubscriptionManager {
         what: 'delete subscription',
         retries: 2,
       });
+      return true;
     } catch (error) {
       if (!(error instanceof GraphRequestError && error.kind === 'not-found')) throw error;
+      return false;
     }
   }
 

@@ -1,5 +1,6 @@
 import { mkdir, readFile, readdir, rename, stat, writeFile, access } from 'node:fs/promises';
-import { join, basename, extname } from 'node:path';
+import { constants, statSync } from 'node:fs';
+import { join, basename, dirname, extname } from 'node:path';
 import type { Mailbox, SendMailOptions, SettledFolder } from '../mailbox.ts';
 import { MailboxError } from '../mailbox-error.ts';
 
@@ -27,8 +28,22 @@ export class LocalMailbox implements Mailbox {
     return this.#root;
   }
 
+  /** Creates the four folders and checks that each is writable; a failure names the folder and the fix. */
   async ensureFolders(): Promise<void> {
-    for (const folder of folders) await this.#folder(folder);
+    for (const folder of folders) {
+      const path = join(this.#root, folder);
+      try {
+        await mkdir(path, { recursive: true });
+      } catch (error) {
+        throw new MailboxError('permanent', folderProblem(path, 'create', error), { cause: error });
+      }
+      try {
+        // mkdir accepts a folder that exists however it is protected; files are written and moved in each one.
+        await access(path, constants.W_OK);
+      } catch (error) {
+        throw new MailboxError('permanent', folderProblem(path, 'write to', error), { cause: error });
+      }
+    }
   }
 
   /** The folder's path, created when missing; a file in its place is an error, not a folder. */
@@ -151,4 +166,36 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** What went wrong with a mailbox folder at start, and what the operator can do about it. */
+function folderProblem(path: string, doing: 'create' | 'write to', error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EACCES':
+    case 'EPERM': {
+      // mkdir names the first folder it could not create; the fix is in the folder that should hold it.
+      const failed = doing === 'create' ? ((error as NodeJS.ErrnoException).path ?? path) : path;
+      const fix = doing === 'create' ? dirname(failed) : 'it';
+      return `cannot ${doing} ${failed} (permission denied); give the service write access to ${fix}, or choose another folder`;
+    }
+    case 'EROFS':
+      return `cannot ${doing} ${path}: the file system is read-only; choose a folder on a writable one`;
+    case 'EEXIST':
+    case 'ENOTDIR':
+      return `${fileInTheWay(path)} is not a folder: a file is in the way; move it away, or choose another folder`;
+    default:
+      return `cannot ${doing} ${path}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/** The file that stands where `path` or one of the folders above it should be (mkdir names only the path). */
+function fileInTheWay(path: string): string {
+  for (let at = path; at !== dirname(at); at = dirname(at)) {
+    try {
+      if (!statSync(at).isDirectory()) return at;
+    } catch {
+      // Not there: look further up.
+    }
+  }
+  return path;
 }

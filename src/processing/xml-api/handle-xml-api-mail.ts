@@ -131,7 +131,7 @@ async function forwardFailedAuthentication(
 }
 
 /**
- * Step 2 of the decision order (DESIGN §4): when the mail is an XML API call, applies each of its
+ * Step 2 of the decision order (docs/xml-api.md): when the mail is an XML API call, applies each of its
  * transactions and prepares the response mails; null when it is not one (or the API is off), and
  * normal processing continues. Nothing is sent here: the caller commits `outgoing` with the outcome.
  */
