@@ -46,7 +46,8 @@
     Object id of the managed identity's service principal: azd env get-value CONNECTOR_IDENTITY_PRINCIPAL_ID.
 
 .PARAMETER MailboxUpn
-    The support mailbox (user principal name or primary SMTP address), the same as SUPPORT_MAILBOX.
+    The support mailbox (user principal name or primary SMTP address), the same as SUPPORT_MAILBOX. Several
+    mailboxes: a comma-separated list (as in SUPPORT_MAILBOX) or an array; the scope then covers all of them.
 
 .PARAMETER Mode
     MailboxScoped (default) or TenantWide, see the description.
@@ -81,7 +82,7 @@ param(
 
     [Parameter(Mandatory = $true)]
     [ValidateNotNullOrEmpty()]
-    [string] $MailboxUpn,
+    [string[]] $MailboxUpn,
 
     [ValidateSet('MailboxScoped', 'TenantWide')]
     [string] $Mode = 'MailboxScoped',
@@ -168,11 +169,12 @@ if (-not $SkipConnect) {
     Connect-ExchangeOnline -ShowBanner:$false
 }
 
-# The scope matches the mailbox by primary SMTP address, which may differ from the UPN we were given.
-$mailbox = Get-Mailbox -Identity $MailboxUpn
-$primarySmtp = [string] $mailbox.PrimarySmtpAddress
-$filter = "PrimarySmtpAddress -eq '$($primarySmtp.Replace("'", "''"))'"
-Write-Host "Mailbox: $primarySmtp"
+# The scope matches each mailbox by primary SMTP address, which may differ from the UPN we were given. One scope
+# names every support mailbox: running the script once per mailbox would replace the filter each time.
+$upns = @($MailboxUpn | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+$primarySmtps = @($upns | ForEach-Object { [string] (Get-Mailbox -Identity $_).PrimarySmtpAddress })
+$filter = ($primarySmtps | ForEach-Object { "(PrimarySmtpAddress -eq '$($_.Replace("'", "''"))')" }) -join ' -or '
+Write-Host "Mailboxes: $($primarySmtps -join ', ')"
 
 # 1. Management scope: the support mailbox only.
 $scope = Get-ManagementScope | Where-Object { $_.Name -eq $ScopeName }
@@ -258,13 +260,15 @@ if ($WhatIfPreference) {
     return
 }
 $columns = @('RoleName', 'GrantedPermissions', 'AllowedResourceScope', 'InScope')
-Write-Host "`nTest-ServicePrincipalAuthorization for ${primarySmtp}:"
-$inScope = @(Test-ServicePrincipalAuthorization -Identity $identity.AppId -Resource $primarySmtp)
-$inScope | Format-Table -Property $columns -AutoSize | Out-Host
-foreach ($permission in $permissions) {
-    $rows = @($inScope | Where-Object { (Get-Value $_ 'RoleName') -eq "Application $permission" })
-    if (-not ($rows | Where-Object { (Get-Value $_ 'InScope') -eq $true })) {
-        Write-Warning "'Application $permission' does not (yet) reach $primarySmtp."
+foreach ($primarySmtp in $primarySmtps) {
+    Write-Host "`nTest-ServicePrincipalAuthorization for ${primarySmtp}:"
+    $inScope = @(Test-ServicePrincipalAuthorization -Identity $identity.AppId -Resource $primarySmtp)
+    $inScope | Format-Table -Property $columns -AutoSize | Out-Host
+    foreach ($permission in $permissions) {
+        $rows = @($inScope | Where-Object { (Get-Value $_ 'RoleName') -eq "Application $permission" })
+        if (-not ($rows | Where-Object { (Get-Value $_ 'InScope') -eq $true })) {
+            Write-Warning "'Application $permission' does not (yet) reach $primarySmtp."
+        }
     }
 }
 

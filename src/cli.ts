@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
-import { StoreOpenError } from './crm/crm-store.ts';
+import { StoreError, StoreOpenError } from './crm/crm-store.ts';
 import { MailboxError } from './mailbox/mailbox-error.ts';
 import { createLogger } from './log/logger.ts';
 import { createServices, type GraphOverrides, type Services } from './composition-root.ts';
@@ -16,6 +16,7 @@ import {
   quarantineListCommand,
   reprocessCommand,
 } from './cli/mail-commands.ts';
+import { dbCommand, dbSubcommands, type DbSubcommand } from './cli/db-command.ts';
 import { demoCommand } from './cli/demo-command.ts';
 import { doctorCommand } from './cli/doctor-command.ts';
 import { graphCommand, graphSubcommands, type GraphSubcommand } from './cli/graph-commands.ts';
@@ -35,6 +36,7 @@ commands:
   demo                             seed a demo CRM, drop demo mails and process them (local folder only)
   send-test --to ADDRESS           send a test mail through the configured mailbox
   graph status|renew|resubscribe   show, extend or re-create the Graph subscription
+  db status|migrate [--json]       show or apply the database schema's migrations
   doctor [--other-mailbox ADDRESS]  check configuration, database, Graph access, webhook and subscription
 
 Every command uses the configured mailbox: Microsoft Graph when SUPPORT_MAILBOX is set, else MAILBOX_DIR.
@@ -170,6 +172,10 @@ async function runCommand(
     case 'send-test':
       await sendTestCommand(services, values.to, output);
       return 0;
+    case 'db':
+      if (!dbSubcommands.includes(rest[0] as DbSubcommand))
+        throw new CliError('usage: email-connector db status|migrate [--json]', 2);
+      return await dbCommand(store, rest[0] as DbSubcommand, values.json, output);
     case 'graph':
       // refuseOnThisMailbox let only a Graph configuration and a known subcommand through.
       return await graphCommand(rest[0] as GraphSubcommand, {
@@ -197,6 +203,10 @@ async function main(): Promise<void> {
     ) {
       consoleOutput.err(`email-connector: ${(error as Error).message}`);
       process.exitCode = 2;
+    } else if (error instanceof StoreError) {
+      // The database could not be reached or refused a statement: the message names the server and the cause.
+      consoleOutput.err(`email-connector: ${error.message}`);
+      process.exitCode = 1;
     } else if (error instanceof MailboxError) {
       // The mailbox said no or did not answer: what it said is the message; a stack trace would add nothing.
       consoleOutput.err(`email-connector: ${error.message}`);

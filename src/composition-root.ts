@@ -4,21 +4,23 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Router } from 'express';
 import type { Config } from './config/config.ts';
-import { ConfigError } from './config/config.ts';
+import { ConfigError, supportMailboxes } from './config/config.ts';
 import { loadRulesFile } from './config/rules-file.ts';
 import type { CrmStore } from './crm/crm-store.ts';
 import { SqliteCrmStore } from './crm/sqlite/sqlite-crm-store.ts';
+import { isSqlServerUrl } from './crm/sqlserver/connection.ts';
+import { SqlServerCrmStore } from './crm/sqlserver/sqlserver-crm-store.ts';
+import { createAdminRouter, type AdminOverrides } from './http/admin/admin-router.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { createServer, type ServerLimits } from './http/http-server.ts';
 import type { Logger } from './log/logger.ts';
 import type { Mailbox } from './mailbox/mailbox.ts';
 import { InboxWatcher } from './mailbox/local/inbox-watcher.ts';
 import { LocalMailbox } from './mailbox/local/local-mailbox.ts';
-import {
-  createGraphIntake,
-  type GraphIntake,
-  type GraphIntakeOptions,
-} from './mailbox/graph/graph-intake.ts';
+import type { GraphIntake, GraphIntakeOptions } from './mailbox/graph/graph-intake.ts';
+import { createGraphIntakes } from './mailbox/graph/graph-intakes.ts';
+import { graphThrottledResponses } from './mailbox/graph/graph-api.ts';
+import { createGraphCredential } from './mailbox/graph/graph-credential.ts';
 import {
   checkServiceHealth,
   IntakeHealthMonitor,
@@ -29,12 +31,67 @@ import { OutboxSender } from './processing/outbox-sender.ts';
 import type { ProcessDeps } from './processing/process-message.ts';
 import { defaultAcknowledgmentBody, type ProcessingSettings } from './processing/processing-settings.ts';
 import { handleXmlApiMail } from './processing/xml-api/handle-xml-api-mail.ts';
+import { instrumentMailbox } from './observability/instrumented-mailbox.ts';
+import { instrumentStore } from './observability/instrumented-store.ts';
+import { MessageTraces } from './observability/message-traces.ts';
+import { ServiceMetrics } from './observability/service-metrics.ts';
+
+export interface OpenStoreOptions {
+  /** Open an existing database to look at it: nothing is created or migrated (diagnostics). Default false. */
+  readonly?: boolean;
+}
 
 /** Opens the CRM store named by DATABASE_URL. The only place that knows the adapters. */
-export function openStore(config: Config): CrmStore {
+export function openStore(config: Config, options: OpenStoreOptions = {}): CrmStore {
   const url = config.DATABASE_URL;
-  if (url.startsWith('sqlite:')) return SqliteCrmStore.open({ path: url.slice('sqlite:'.length) });
-  throw new ConfigError('DATABASE_URL: must be sqlite:<path>');
+  if (url.startsWith('sqlite:'))
+    return SqliteCrmStore.open({ path: url.slice('sqlite:'.length), readonly: options.readonly ?? false });
+  // Connects on first use; a look (readonly) applies no migrations.
+  if (isSqlServerUrl(url)) return SqlServerCrmStore.open({ url, migrateOnFirstUse: !options.readonly });
+  throw new ConfigError('DATABASE_URL: must be sqlite:<path>, mssql://…, sqlserver://… or an ADO.NET string');
+}
+
+/**
+ * The database DATABASE_URL names, looked at without migrating it (for `doctor`): where it is (a file path or a
+ * server, never credentials), whether it exists yet, its schema version and the version this program needs.
+ * Throws when the database cannot be reached or opened.
+ */
+export async function inspectDatabase(config: Config): Promise<{
+  where: string;
+  kind: 'sqlite' | 'sqlserver';
+  schemaVersion: number;
+  latestSchemaVersion: number;
+}> {
+  const url = config.DATABASE_URL;
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    const store = SqliteCrmStore.open({ path, readonly: true });
+    try {
+      return {
+        where: path,
+        kind: 'sqlite',
+        schemaVersion: store.schemaVersion,
+        latestSchemaVersion: SqliteCrmStore.latestSchemaVersion,
+      };
+    } finally {
+      await store.close();
+    }
+  }
+  if (!isSqlServerUrl(url)) throw new ConfigError('DATABASE_URL: not a database this program knows');
+  const store = SqlServerCrmStore.open({ url, migrateOnFirstUse: false });
+  try {
+    const report = await store.schemaStatus();
+    const applied = Math.max(0, ...report.applied.map((migration) => migration.version));
+    const latest = Math.max(applied, ...report.pending.map((migration) => migration.version));
+    return {
+      where: `SQL Server ${store.server}`,
+      kind: 'sqlserver',
+      schemaVersion: applied,
+      latestSchemaVersion: latest,
+    };
+  } finally {
+    await store.close();
+  }
 }
 
 export function processingSettingsFrom(config: Config): ProcessingSettings {
@@ -50,6 +107,15 @@ export function processingSettingsFrom(config: Config): ProcessingSettings {
   }
   return {
     supportAddress: config.SUPPORT_ADDRESS,
+    // A mailbox named by its object id has no address to compare with.
+    supportAddresses: [
+      ...new Set([
+        config.SUPPORT_ADDRESS,
+        ...supportMailboxes(config)
+          .filter((mailbox) => mailbox.includes('@'))
+          .map((mailbox) => mailbox.toLowerCase()),
+      ]),
+    ],
     internalSupportAddress: config.INTERNAL_SUPPORT_ADDRESS,
     ticketTag: { prefix: config.TICKET_TAG_PREFIX, digits: config.TICKET_NUMBER_DIGITS },
     decision: {
@@ -97,12 +163,7 @@ export function processDeps(config: Config, store: CrmStore, logger: Logger): Pr
           ...current.xmlApi,
           autoReplyGlobalLimit: current.autoReplyGlobalLimit,
           supportAddress: current.supportAddress,
-          // SUPPORT_MAILBOX is the mailbox's address or its object id; an id matches no address.
-          ownAddresses: [
-            current.supportAddress,
-            current.internalSupportAddress,
-            ...(config.SUPPORT_MAILBOX ? [config.SUPPORT_MAILBOX] : []),
-          ],
+          ownAddresses: [current.supportAddress, current.internalSupportAddress, ...current.supportAddresses],
           ticketDigits: current.ticketTag.digits,
         },
         processingSettings: current,
@@ -114,7 +175,9 @@ export function processDeps(config: Config, store: CrmStore, logger: Logger): Pr
 }
 
 /** Overrides for the Graph intake (tests inject a credential and a TLS dispatcher for the stand-in). */
-export type GraphOverrides = Partial<Omit<GraphIntakeOptions, 'config' | 'store' | 'logger'>>;
+export type GraphOverrides = Partial<
+  Omit<GraphIntakeOptions, 'config' | 'store' | 'logger' | 'mailbox' | 'queueIdOf'>
+>;
 
 export interface ServicesOptions {
   config: Config;
@@ -128,13 +191,21 @@ export interface Services {
   readonly logger: Logger;
   readonly store: CrmStore;
   readonly deps: ProcessDeps;
-  /** The configured mailbox: Graph when SUPPORT_MAILBOX is set, else the local folder. */
+  /**
+   * The configured mailbox: Graph when SUPPORT_MAILBOX is set (several mailboxes: one Mailbox over them all,
+   * sending each mail through the mailbox its From names), else the local folder.
+   */
   readonly mailbox: Mailbox;
   /** The local folder when Graph is not configured, else null. */
   readonly local: LocalMailbox | null;
   readonly outbox: OutboxSender;
-  /** The Graph intake when SUPPORT_MAILBOX is set, else null. Built idle: nothing runs until its start(). */
+  /**
+   * The Graph intake when SUPPORT_MAILBOX is set (one subscription per mailbox), else null. Built idle: nothing runs
+   * until its start().
+   */
   readonly graph: GraphIntake | null;
+  /** What this process counted (outcomes, sends), for /metrics. */
+  readonly metrics: ServiceMetrics;
   /** Stops the Graph intake (if any) and closes the database; safe to call twice. */
   close(): Promise<void>;
 }
@@ -145,14 +216,17 @@ export interface Services {
  */
 export function createServices(options: ServicesOptions): Services {
   const { config, logger } = options;
-  const store = openStore(config);
+  // Store and mailbox are traced and counted as decorators (src/observability): the pipeline knows nothing of it.
+  const metrics = new ServiceMetrics();
+  const traces = new MessageTraces();
+  const store = instrumentStore(openStore(config), traces, metrics);
   try {
     const deps = processDeps(config, store, logger);
     const graph = config.SUPPORT_MAILBOX
-      ? createGraphIntake({ config, store, logger, ...options.graph })
+      ? createGraphIntakes({ config, store, logger, ...options.graph })
       : null;
     const local = graph ? null : new LocalMailbox(config.MAILBOX_DIR);
-    const mailbox: Mailbox = graph?.mailbox ?? local!;
+    const mailbox: Mailbox = instrumentMailbox(graph?.mailbox ?? local!, traces, metrics);
     const outbox = new OutboxSender(store, mailbox, logger, {
       now: deps.now,
       retryBaseMs: config.RETRY_BASE_MS,
@@ -167,6 +241,7 @@ export function createServices(options: ServicesOptions): Services {
       local,
       outbox,
       graph,
+      metrics,
       close() {
         closing ??= (async () => {
           try {
@@ -196,6 +271,8 @@ export interface AppOptions {
   serverLimits?: Partial<ServerLimits>;
   /** Overrides for the intake health monitor (tests shorten the interval). */
   healthMonitor?: Pick<IntakeHealthMonitorOptions, 'intervalMs'>;
+  /** Overrides for the admin console (tests: a fetch trusting the sign-in stand-in, the refresh interval). */
+  admin?: AdminOverrides;
 }
 
 export interface App {
@@ -218,7 +295,7 @@ export interface App {
  */
 export function createApp(options: AppOptions): App {
   const services = createServices(options);
-  const { config, logger, store, deps, graph, local, mailbox, outbox } = services;
+  const { config, logger, store, deps, graph, local, mailbox, outbox, metrics } = services;
   const worker = new IntakeWorker(deps, mailbox, outbox, {
     concurrency: config.WORKER_CONCURRENCY,
     maxAttempts: config.MAX_ATTEMPTS,
@@ -247,6 +324,23 @@ export function createApp(options: AppOptions): App {
     ...options.healthMonitor,
   });
   const routers: Router[] = graph ? [graph.router] : [];
+  const graphCredential = options.graph?.credential;
+  routers.push(
+    createAdminRouter({
+      config,
+      logger,
+      store,
+      mailboxName: mailbox.name,
+      graph,
+      health: () => checkServiceHealth(store, graph),
+      wakeWorker: () => worker.wake(),
+      metrics,
+      // A new credential per look: a cached token would not show permissions granted a moment ago.
+      graphCredential: graph ? () => graphCredential ?? createGraphCredential(config) : null,
+      graphThrottles: graphThrottledResponses,
+      overrides: options.admin,
+    }),
+  );
   const http = createHttpApp({
     logger,
     routers,
@@ -308,3 +402,23 @@ export function createApp(options: AppOptions): App {
     await services.close();
   }
 }
+
+/** One pass over the local inbox folder: every finished file in it is enqueued (the demo's; the service watches). */
+export function scanLocalInbox(local: LocalMailbox, store: CrmStore, logger: Logger): Promise<number> {
+  return new InboxWatcher({
+    mailbox: local,
+    store,
+    logger,
+    intervalMs: 1000,
+    onEnqueued: () => undefined,
+  }).scan();
+}
+
+// Operations tools work on one adapter by nature (the doctor's Graph checks, the `graph` and `demo` commands): they
+// reach it through here, so that which adapters exist and what they are made of stays this file's business.
+export type { LocalMailbox } from './mailbox/local/local-mailbox.ts';
+export type { GraphIntake } from './mailbox/graph/graph-intake.ts';
+export { GraphApi, segment } from './mailbox/graph/graph-api.ts';
+export { createGraphCredential, graphScope } from './mailbox/graph/graph-credential.ts';
+export { GraphRequestError } from './mailbox/graph/graph-error.ts';
+export type { GraphSubscription, SubscriptionState } from './mailbox/graph/graph-subscriptions.ts';

@@ -1,8 +1,12 @@
+// First: Application Insights (when configured) must start before the modules it observes.
+import { telemetry } from './observability/start-telemetry.ts';
+import { pino } from 'pino';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config/config.ts';
 import { StoreOpenError } from './crm/crm-store.ts';
 import { createLogger } from './log/logger.ts';
 import { MailboxError } from './mailbox/mailbox-error.ts';
 import { createApp, type App } from './composition-root.ts';
+import { telemetryLogDestination } from './observability/log-bridge.ts';
 
 /** Exit code of a start-up mistake an operator fixes in the configuration or the host. */
 const misconfigured = 2;
@@ -38,7 +42,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({ level: config.LOG_LEVEL });
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    // With Application Insights, each line also goes there, tied to the trace it was written in.
+    ...(telemetry ? { destination: telemetryLogDestination(pino.destination({ dest: 1, sync: true })) } : {}),
+  });
   const fail = async (error: unknown, app: App | null): Promise<never> => {
     // Whatever started (the server, the worker) is stopped so that the database is closed cleanly.
     if (app) await Promise.race([app.stop().catch(() => undefined), delay(5_000)]);
@@ -72,9 +80,10 @@ async function main(): Promise<void> {
     force.unref();
     app
       .stop()
-      .then(() => {
+      .then(async () => {
         logger.info('stopped');
         logger.flush?.();
+        await telemetry?.shutdown().catch(() => undefined);
         process.exit(0);
       })
       .catch((error: unknown) => {

@@ -6,8 +6,7 @@ import type { Config } from '../config/config.ts';
 import { parseRules } from '../config/rules-file.ts';
 import type { CrmStore } from '../crm/crm-store.ts';
 import { parseCrmImport } from '../crm/crm-import.ts';
-import { InboxWatcher } from '../mailbox/local/inbox-watcher.ts';
-import type { LocalMailbox } from '../mailbox/local/local-mailbox.ts';
+import { scanLocalInbox, type LocalMailbox } from '../composition-root.ts';
 import { IntakeWorker } from '../processing/intake-worker.ts';
 import type { OutboxSender } from '../processing/outbox-sender.ts';
 import type { ProcessDeps } from '../processing/process-message.ts';
@@ -71,14 +70,7 @@ export async function demoCommand(
     pollIntervalMs: config.POLL_INTERVAL_MS,
     workerId: `demo:${runId}`,
   });
-  const watcher = new InboxWatcher({
-    mailbox,
-    store,
-    logger: deps.logger,
-    intervalMs: 1000,
-    onEnqueued: () => undefined,
-  });
-  await watcher.scan();
+  await scanLocalInbox(mailbox, store, deps.logger);
   await worker.runUntilIdle();
 
   const outcomes = (await store.listOutcomes({ limit: 200 }))

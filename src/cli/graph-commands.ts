@@ -1,7 +1,10 @@
 import type { Config } from '../config/config.ts';
-import type { GraphIntake } from '../mailbox/graph/graph-intake.ts';
-import { GraphRequestError } from '../mailbox/graph/graph-error.ts';
-import type { GraphSubscription, SubscriptionState } from '../mailbox/graph/graph-subscriptions.ts';
+import {
+  GraphRequestError,
+  type GraphIntake,
+  type GraphSubscription,
+  type SubscriptionState,
+} from '../composition-root.ts';
 import { mailboxFailure, type Attempted } from './mailbox-failure.ts';
 import { CliError, type Output } from './output.ts';
 

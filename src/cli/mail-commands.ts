@@ -15,6 +15,7 @@ export function outcomeLine(
 ): Record<string, unknown> {
   return {
     file,
+    mailbox: outcome.mailbox,
     messageId: outcome.messageId,
     action: outcome.action,
     reason: outcome.reason,

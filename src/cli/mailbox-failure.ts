@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.ts';
-import { GraphRequestError } from '../mailbox/graph/graph-error.ts';
+import { GraphRequestError } from '../composition-root.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
 import { CliError } from './output.ts';
 

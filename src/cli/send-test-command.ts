@@ -1,3 +1,4 @@
+import { supportMailboxes } from '../config/config.ts';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Services } from '../composition-root.ts';
@@ -25,7 +26,7 @@ export async function sendTestCommand(
   if (!addressPattern.test(recipient)) {
     throw new CliError(`send-test: --to "${to}" is not an email address (e.g. --to someone@example.com)`, 2);
   }
-  const own = [config.SUPPORT_ADDRESS, config.SUPPORT_MAILBOX?.toLowerCase()];
+  const own = [config.SUPPORT_ADDRESS, ...supportMailboxes(config).map((mailbox) => mailbox.toLowerCase())];
   if (own.includes(recipient)) {
     // The connector never mails its own mailbox: the mail would come back in as intake.
     throw new CliError(`send-test: --to ${recipient} is the support mailbox itself; name another address`, 2);

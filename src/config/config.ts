@@ -31,9 +31,17 @@ const optionalText = z
 const databaseUrl = z
   .string()
   .trim()
-  .refine((value) => /^sqlite:.+/.test(value), {
-    message: 'must be sqlite:<path> (e.g. sqlite:data/crm.sqlite)',
-  });
+  .refine(
+    (value) =>
+      /^sqlite:.+/.test(value) ||
+      /^(mssql|sqlserver):\/\/\S/i.test(value) ||
+      // An ADO.NET string; crm/sqlserver/connection.ts reads the rest of it when the store opens.
+      /(^|;)\s*(server|data\s*source|address|addr|network\s*address)\s*=/i.test(value),
+    {
+      message:
+        'must be sqlite:<path> (e.g. sqlite:data/crm.sqlite), mssql://user:password@host:port/database, sqlserver://… or an ADO.NET string (Server=tcp:host,1433;Database=…;…)',
+    },
+  );
 
 /** Empty = null; otherwise the value must pass `check`, with `message` naming what is expected. */
 const optionalChecked = (check: (value: string) => boolean, message: string) =>
@@ -48,6 +56,33 @@ const optionalHttpsUrl = optionalChecked(
   'must be an https:// address',
 ).transform((value) => value?.replace(/\/+$/, '') ?? null);
 
+/**
+ * One mailbox (UPN or object id, as written) or several, comma-separated: then each must be an email address, since
+ * each mailbox's answers go out from it. Normalised to the entries joined by commas; `supportMailboxes` splits them.
+ */
+const supportMailboxList = z
+  .string()
+  .trim()
+  .transform((value, context) => {
+    const entries = value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    if (entries.length <= 1) return entries[0] ?? null;
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      const lower = entry.toLowerCase();
+      if (!address.safeParse(lower).success)
+        context.addIssue({
+          code: 'custom',
+          message: `with several mailboxes each must be an email address, since answers go out from it: ${entry}`,
+        });
+      else if (seen.has(lower)) context.addIssue({ code: 'custom', message: `${entry} is listed twice` });
+      seen.add(lower);
+    }
+    return [...seen].join(',');
+  });
+
 const optionalAddress = optionalChecked(
   (value) => address.safeParse(value).success,
   'must be an email address',
@@ -58,7 +93,10 @@ const optionalAddress = optionalChecked(
  * Environments differ only in these values.
  */
 export const configSchema = z.object({
-  /** Where the CRM lives: `sqlite:<path>` (the embedded database; the path is created on first run). */
+  /**
+   * Where the CRM lives: `sqlite:<path>` (the embedded database; the path is created on first run), or SQL Server:
+   * `mssql://…`, `sqlserver://…` or an ADO.NET string (docs/sql-server.md).
+   */
   DATABASE_URL: databaseUrl.prefault('sqlite:data/crm.sqlite'),
   /** The local mailbox folder used when Microsoft Graph is not configured. */
   MAILBOX_DIR: z.string().trim().min(1).prefault('data/mailbox'),
@@ -157,8 +195,11 @@ export const configSchema = z.object({
   GRAPH_CERTIFICATE_PATH: optionalText.prefault(''),
   /** Client id of a user-assigned managed identity; empty = system-assigned. */
   GRAPH_MANAGED_IDENTITY_CLIENT_ID: optionalText.prefault(''),
-  /** The support mailbox (UPN or object id). Setting it switches the mailbox to Microsoft Graph. */
-  SUPPORT_MAILBOX: optionalText.prefault(''),
+  /**
+   * The support mailbox (UPN or object id), or several support mailboxes, comma-separated (email addresses: each
+   * answers its own mail from its own address). Setting it switches the mailbox to Microsoft Graph.
+   */
+  SUPPORT_MAILBOX: supportMailboxList.prefault(''),
   /** The public HTTPS address Graph calls, e.g. https://connector.azurewebsites.net. */
   PUBLIC_BASE_URL: optionalHttpsUrl.prefault(''),
   /** Secret shared with Graph in every notification (up to 128 characters). */
@@ -166,6 +207,35 @@ export const configSchema = z.object({
   GRAPH_BASE_URL: optionalHttpsUrl.prefault(''),
   /** How often to run a delta catch-up of the inbox, in seconds. */
   GRAPH_DELTA_INTERVAL_SECONDS: int(10, 86_400).prefault('300'),
+
+  /**
+   * Who may open the admin console (docs/admin-console.md): `none` serves it only to requests from this machine
+   * (localhost), without sign-in; `entra` asks for a Microsoft Entra ID sign-in and admits only members of
+   * ADMIN_ALLOWED_ROLE or ADMIN_ALLOWED_GROUP.
+   */
+  ADMIN_AUTH: z.enum(['none', 'entra']).prefault('none'),
+  /** Directory (tenant) id of the admin console's app registration. */
+  ADMIN_TENANT_ID: optionalText.prefault(''),
+  /** Application (client) id of the admin console's app registration. */
+  ADMIN_CLIENT_ID: optionalText.prefault(''),
+  /** Client secret of that app registration (or ADMIN_CERTIFICATE_PATH). */
+  ADMIN_CLIENT_SECRET: optionalText.prefault(''),
+  /** PEM file with the certificate and private key of that app registration, instead of a secret. */
+  ADMIN_CERTIFICATE_PATH: optionalText.prefault(''),
+  /** The app role (its value) whose members may sign in. */
+  ADMIN_ALLOWED_ROLE: optionalText.prefault(''),
+  /** The security group (object id) whose members may sign in. */
+  ADMIN_ALLOWED_GROUP: optionalText.prefault(''),
+  /** Where Entra ID signs people in; only tests change it. */
+  ADMIN_AUTHORITY_HOST: optionalHttpsUrl.prefault('https://login.microsoftonline.com'),
+  /** Seals the admin console's session cookies (at least 32 characters); empty = a random key per process. */
+  SESSION_SECRET: optionalText.prefault(''),
+  /** How long an admin console sign-in lasts, in hours. */
+  SESSION_HOURS: int(1, 168).prefault('8'),
+  /** Bearer token that /metrics requires from other machines; empty = /metrics answers localhost only. */
+  METRICS_TOKEN: optionalText.prefault(''),
+  /** Sends traces and logs to Application Insights when set; empty = no telemetry leaves the process. */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText.prefault(''),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>>;
@@ -175,6 +245,10 @@ export const secretVariables = [
   'DATABASE_URL',
   'XML_API_PASSWORD',
   'GRAPH_CLIENT_SECRET',
+  'ADMIN_CLIENT_SECRET',
+  'SESSION_SECRET',
+  'METRICS_TOKEN',
+  'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'GRAPH_CLIENT_STATE',
 ] as const;
 
@@ -235,12 +309,30 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       'invalid configuration:\n  CATCH_ALL_ACCOUNT_ID: required when UNKNOWN_SENDERS=catch-all (the account that collects those tickets)',
     );
   }
+  if (config.ADMIN_AUTH === 'entra') {
+    const missing: string[] = [];
+    for (const name of ['ADMIN_TENANT_ID', 'ADMIN_CLIENT_ID', 'SESSION_SECRET', 'PUBLIC_BASE_URL'] as const)
+      if (!config[name]) missing.push(`${name}: required when ADMIN_AUTH=entra`);
+    if (!config.ADMIN_CLIENT_SECRET && !config.ADMIN_CERTIFICATE_PATH)
+      missing.push('ADMIN_CLIENT_SECRET: required when ADMIN_AUTH=entra (or ADMIN_CERTIFICATE_PATH)');
+    // Without a role or group every account of the tenant would get in.
+    if (!config.ADMIN_ALLOWED_ROLE && !config.ADMIN_ALLOWED_GROUP)
+      missing.push('ADMIN_ALLOWED_ROLE: required when ADMIN_AUTH=entra (or ADMIN_ALLOWED_GROUP)');
+    if (missing.length > 0) throw new ConfigError(`invalid configuration:\n  ${missing.join('\n  ')}`);
+  }
+  if (config.SESSION_SECRET && config.SESSION_SECRET.length < 32)
+    throw new ConfigError('invalid configuration:\n  SESSION_SECRET: must be at least 32 characters');
   if (config.SUPPORT_ADDRESS === config.INTERNAL_SUPPORT_ADDRESS) {
     throw new ConfigError(
       'invalid configuration:\n  INTERNAL_SUPPORT_ADDRESS: must differ from SUPPORT_ADDRESS (forwards would loop)',
     );
   }
   return Object.freeze(config);
+}
+
+/** The mailboxes SUPPORT_MAILBOX names, in its order (none: the local folder). */
+export function supportMailboxes(config: Pick<Config, 'SUPPORT_MAILBOX'>): string[] {
+  return config.SUPPORT_MAILBOX ? config.SUPPORT_MAILBOX.split(',') : [];
 }
 
 /** The configuration as it may be logged: secrets replaced by `[redacted]`. */

@@ -55,7 +55,12 @@ export function checkAddresses(
     );
     return;
   }
-  const mailbox = (config ? config.SUPPORT_MAILBOX : env.SUPPORT_MAILBOX?.trim())?.toLowerCase() || null;
+  const mailboxList = (config ? config.SUPPORT_MAILBOX : env.SUPPORT_MAILBOX?.trim())?.toLowerCase() || null;
+  const mailbox =
+    mailboxList
+      ?.split(',')
+      .map((entry) => entry.trim())
+      .find((entry) => entry === internal) ?? mailboxList;
   const fix = "set INTERNAL_SUPPORT_ADDRESS to the internal team's own mailbox";
   const loops = 'forwards to internal support would come back in as new mail';
   if (internal === support) {

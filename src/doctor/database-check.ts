@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.ts';
-import { SqliteCrmStore } from '../crm/sqlite/sqlite-crm-store.ts';
+import { inspectDatabase } from '../composition-root.ts';
 import { causeOf, fail, ok, type Report } from './check.ts';
 import { creatableUnder, statOrNull } from './writable.ts';
 
@@ -12,7 +12,11 @@ const migrateFix = 'start the service once (it migrates the database at start)';
  * is created or migrated. A missing file is fine when it can be created: the service creates and migrates it at
  * start. Returns the path of a readable, migrated database file (for the subscription check), else null.
  */
-export function checkDatabase(config: Config, report: Report): string | null {
+export async function checkDatabase(config: Config, report: Report): Promise<string | null> {
+  if (!config.DATABASE_URL.startsWith('sqlite:')) {
+    await checkServerDatabase(config, report);
+    return null;
+  }
   const path = config.DATABASE_URL.slice('sqlite:'.length);
   if (path === ':memory:') {
     report(ok(databaseCheck, 'in memory: nothing to check (and nothing kept between runs)'));
@@ -34,13 +38,9 @@ export function checkDatabase(config: Config, report: Report): string | null {
     return null;
   }
   let applied: number;
+  let known: number;
   try {
-    const store = SqliteCrmStore.open({ path, readonly: true });
-    try {
-      applied = store.schemaVersion;
-    } finally {
-      void store.close();
-    }
+    ({ schemaVersion: applied, latestSchemaVersion: known } = await inspectDatabase(config));
   } catch (error) {
     report(
       fail(
@@ -51,7 +51,6 @@ export function checkDatabase(config: Config, report: Report): string | null {
     );
     return null;
   }
-  const known = SqliteCrmStore.latestSchemaVersion;
   if (applied < known) {
     report(
       fail(
@@ -74,4 +73,34 @@ export function checkDatabase(config: Config, report: Report): string | null {
   }
   report(ok(databaseCheck, `${path} reachable and migrated (schema version ${applied})`));
   return path;
+}
+
+/** Check 4 for a database server: reachable, and its recorded migrations against the ones this program knows. */
+async function checkServerDatabase(config: Config, report: Report): Promise<void> {
+  let found: Awaited<ReturnType<typeof inspectDatabase>>;
+  try {
+    found = await inspectDatabase(config);
+  } catch (error) {
+    // The message names the server and the cause, never the credentials of DATABASE_URL.
+    report(
+      fail(
+        databaseCheck,
+        causeOf(error),
+        'check that the server is reachable from here (firewall, name) and that the sign-in in DATABASE_URL is right (docs/sql-server.md)',
+      ),
+    );
+    return;
+  }
+  const { where, schemaVersion: applied, latestSchemaVersion: known } = found;
+  if (applied < known) {
+    report(
+      fail(
+        databaseCheck,
+        `${where} is not migrated (schema version ${applied}, this program needs ${known})`,
+        'run email-connector db migrate (or start the service once)',
+      ),
+    );
+    return;
+  }
+  report(ok(databaseCheck, `${where} reachable and migrated (schema version ${applied})`));
 }

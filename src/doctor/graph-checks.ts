@@ -1,8 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Config } from '../config/config.ts';
-import { segment, type GraphApi } from '../mailbox/graph/graph-api.ts';
-import { graphScope } from '../mailbox/graph/graph-credential.ts';
-import { GraphRequestError } from '../mailbox/graph/graph-error.ts';
+import { GraphRequestError, graphScope, segment, type GraphApi } from '../composition-root.ts';
 import { composeMail } from '../processing/compose-mail.ts';
 import { newMessageId } from '../processing/thread-reference.ts';
 import { causeOf, fail, ok, skip, type Report } from './check.ts';

@@ -1,7 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
-import type { GraphOverrides } from '../composition-root.ts';
-import { GraphApi } from '../mailbox/graph/graph-api.ts';
-import { createGraphCredential } from '../mailbox/graph/graph-credential.ts';
+import { createGraphCredential, GraphApi, type GraphOverrides } from '../composition-root.ts';
+import { supportMailboxes } from '../config/config.ts';
 import { skip, type Report } from './check.ts';
 import {
   checkAddresses,
@@ -39,7 +38,7 @@ export async function runDoctor(options: DoctorOptions): Promise<void> {
     return;
   }
   checkRulesFile(config, report);
-  const databasePath = checkDatabase(config, report);
+  const databasePath = await checkDatabase(config, report);
   if (!config.SUPPORT_MAILBOX) {
     checkMailboxFolder(config, report);
     for (const what of graphNames) report(skip(what, 'SUPPORT_MAILBOX not set (local folder)'));
@@ -63,15 +62,43 @@ export async function runDoctor(options: DoctorOptions): Promise<void> {
         ...(graph.fetchOptions ? { fetchOptions: graph.fetchOptions } : {}),
       })
     : null;
-  const accepted = await checkGraphAccess(
-    { config, credential, credentialError, api, otherMailbox: options.otherMailbox, timeoutMs },
-    report,
-  );
-  await checkWebhook({ config, ...(graph.fetchOptions ? { fetchOptions: graph.fetchOptions } : {}) }, report);
-  if (accepted && api) {
-    const now = graph.now?.() ?? new Date();
-    await checkSubscription({ config, api, databasePath, now }, report);
-  } else {
-    report(skip(subscriptionCheck, 'no Graph token'));
+  // Each support mailbox has its own permissions, folders and subscription: those checks run once per mailbox,
+  // their lines naming the mailbox when there are several.
+  const mailboxes = supportMailboxes(config);
+  const accepted: boolean[] = [];
+  for (const [index, mailbox] of mailboxes.entries()) {
+    const forMailbox = mailboxes.length > 1 ? named(report, mailbox) : report;
+    accepted.push(
+      await checkGraphAccess(
+        {
+          config: { ...config, SUPPORT_MAILBOX: mailbox },
+          credential,
+          credentialError,
+          api,
+          // The app's reach beyond its mailboxes is one question, asked once.
+          otherMailbox: index === 0 ? options.otherMailbox : null,
+          timeoutMs,
+        },
+        forMailbox,
+      ),
+    );
   }
+  await checkWebhook({ config, ...(graph.fetchOptions ? { fetchOptions: graph.fetchOptions } : {}) }, report);
+  for (const [index, mailbox] of mailboxes.entries()) {
+    const forMailbox = mailboxes.length > 1 ? named(report, mailbox) : report;
+    if (accepted[index] && api) {
+      const now = graph.now?.() ?? new Date();
+      await checkSubscription(
+        { config: { ...config, SUPPORT_MAILBOX: mailbox }, api, databasePath, now },
+        forMailbox,
+      );
+    } else {
+      forMailbox(skip(subscriptionCheck, 'no Graph token'));
+    }
+  }
+}
+
+/** A report whose lines name the mailbox they are about. */
+function named(report: Report, mailbox: string): Report {
+  return (result) => report({ ...result, what: `${result.what} [${mailbox}]` });
 }

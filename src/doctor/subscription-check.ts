@@ -1,8 +1,12 @@
 import type { Config } from '../config/config.ts';
-import { SqliteCrmStore } from '../crm/sqlite/sqlite-crm-store.ts';
-import type { GraphApi } from '../mailbox/graph/graph-api.ts';
-import { GraphRequestError } from '../mailbox/graph/graph-error.ts';
-import type { GraphSubscription, SubscriptionState } from '../mailbox/graph/graph-subscriptions.ts';
+import {
+  GraphRequestError,
+  openStore,
+  type GraphApi,
+  type GraphSubscription,
+  type SubscriptionState,
+} from '../composition-root.ts';
+import type { CrmStore } from '../crm/crm-store.ts';
 import { fail, ok, type Report } from './check.ts';
 
 export const subscriptionCheck = 'subscription';
@@ -28,7 +32,7 @@ export async function checkSubscription(input: SubscriptionCheckInput, report: R
   // What SubscriptionManager creates: the inbox of the support mailbox, notifications to our webhook.
   const resource = normalise(`users/${mailbox}/mailFolders('Inbox')/messages`);
   const notificationUrl = `${config.PUBLIC_BASE_URL}/webhooks/graph`;
-  const stored = input.databasePath ? await readStored(input.databasePath, mailbox) : null;
+  const stored = input.databasePath ? await readStored(config, mailbox) : null;
 
   let listed: GraphSubscription[];
   try {
@@ -93,10 +97,10 @@ async function listSubscriptions(api: GraphApi): Promise<GraphSubscription[]> {
 }
 
 /** The record the service keeps (SubscriptionManager's state key); null when absent or unreadable. */
-async function readStored(databasePath: string, mailbox: string): Promise<SubscriptionState | null> {
-  let store: SqliteCrmStore | null = null;
+async function readStored(config: Config, mailbox: string): Promise<SubscriptionState | null> {
+  let store: CrmStore | null = null;
   try {
-    store = SqliteCrmStore.open({ path: databasePath, readonly: true });
+    store = openStore(config, { readonly: true });
     const raw = await store.getState(`graph.subscription:${mailbox.toLowerCase()}`);
     return raw ? (JSON.parse(raw) as SubscriptionState) : null;
   } catch {

@@ -6,7 +6,8 @@ export interface TicketTagFormat {
   digits: number;
 }
 
-export function formatTicketNumber(sequence: number, format: TicketTagFormat): string {
+/** A ticket's number as shown and stored: the sequence zero-padded to the configured width. */
+export function formatTicketNumber(sequence: number, format: Pick<TicketTagFormat, 'digits'>): string {
   return String(sequence).padStart(format.digits, '0');
 }
 

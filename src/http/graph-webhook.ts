@@ -2,28 +2,40 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import type { CrmStore } from '../crm/crm-store.ts';
 import type { Logger } from '../log/logger.ts';
-import { clientStateMatches } from '../mailbox/graph/client-state.ts';
+import { clientStateMatches } from './client-state.ts';
 import { RejectionLog, type RejectionReason } from './rejection-log.ts';
 
 export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
 
-export interface GraphWebhookOptions {
-  store: CrmStore;
-  logger: Logger;
-  /** The secret every notification must carry. */
-  clientState: string;
-  /** Whether a subscription id is ours (the current one, or one replaced moments ago). */
+/** One mailbox behind the webhook: its subscriptions, where its messages go, what its lifecycle events do. */
+export interface WebhookTarget {
+  /** Whether a subscription id is this mailbox's (the current one, or one replaced moments ago). */
   isKnownSubscription(subscriptionId: string): boolean | Promise<boolean>;
+  /** The intake queue's id for a message this mailbox's subscription announced; default the message id. */
+  queueIdOf?(messageId: string): string;
   /** Called after the reply for each valid lifecycle item; never awaited by the request. */
   onLifecycle(event: LifecycleEvent, subscriptionId: string): void;
   /** Called after the reply when valid notifications arrived; `created` counts new queue items. */
   onNotified?(info: { valid: number; created: number }): void;
+}
+
+interface WebhookCommon {
+  store: CrmStore;
+  logger: Logger;
+  /** The secret every notification must carry (one for all mailboxes). */
+  clientState: string;
   now?: () => Date;
   /** Largest accepted body; default 256kb (Graph batches stay far below). */
   bodyLimit?: string;
   /** Counts what is refused and logs it once a minute; default one of its own. Its owner stops it on shutdown. */
   rejections?: RejectionLog;
 }
+
+/**
+ * One mailbox, or several behind the one notification URL: each item then goes to the mailbox whose subscription
+ * id it carries (a batch may mix them).
+ */
+export type GraphWebhookOptions = WebhookCommon & (WebhookTarget | { targets: readonly WebhookTarget[] });
 
 const maxIdLength = 512;
 
@@ -53,6 +65,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
   const log = options.logger.child({ component: 'graph-webhook' });
   // A forger can send thousands of items a second: one log line each would bury everything else.
   const rejections = options.rejections ?? new RejectionLog(log);
+  const targets: readonly WebhookTarget[] = 'targets' in options ? options.targets : [options];
   const json = express.json({
     limit: options.bodyLimit ?? '256kb',
     type: ['application/json', 'application/*+json'],
@@ -77,13 +90,14 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
       return;
     }
 
-    const notifications: string[] = [];
-    const lifecycle: { event: LifecycleEvent; subscriptionId: string }[] = [];
+    const notifications = new Map<WebhookTarget, string[]>();
+    const lifecycle: { event: LifecycleEvent; subscriptionId: string; target: WebhookTarget }[] = [];
     let rejected = 0;
     for (const raw of parsed.data.value) {
       const item = itemSchema.safeParse(raw);
-      const reason = item.success ? await rejection(item.data) : 'malformed';
-      if (reason !== null || !item.success) {
+      const checked = item.success ? await check(item.data) : { reason: 'malformed' as const, target: null };
+      const { reason, target } = checked;
+      if (reason !== null || target === null || !item.success) {
         rejected += 1;
         // Never the clientState itself.
         const subscriptionId = item.success ? item.data.subscriptionId : null;
@@ -95,6 +109,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
           lifecycle.push({
             event: item.data.lifecycleEvent as LifecycleEvent,
             subscriptionId: item.data.subscriptionId,
+            target,
           });
         } else
           log.info(
@@ -109,11 +124,15 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
         rejections.record('no-message-id', { subscriptionId: item.data.subscriptionId, path: req.path });
         continue;
       }
-      if (item.data.changeType === undefined || item.data.changeType.split(',').includes('created'))
-        notifications.push(id);
+      if (item.data.changeType === undefined || item.data.changeType.split(',').includes('created')) {
+        const ids = notifications.get(target) ?? [];
+        ids.push(id);
+        notifications.set(target, ids);
+      }
     }
 
-    const valid = notifications.length + lifecycle.length;
+    const notified = [...notifications.values()].reduce((sum, ids) => sum + ids.length, 0);
+    const valid = notified + lifecycle.length;
     if (valid === 0 && rejected > 0) {
       // Nothing genuine in the batch: Graph never sends a forged item, so the answer only reaches a forger.
       res.status(403).json({ error: 'forbidden' });
@@ -121,29 +140,43 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
     }
     // Durable before the answer: once Graph has its 202 it will not send this notification again.
     let created = 0;
+    const createdFor = new Map<WebhookTarget, number>();
     const at = now();
-    for (const mailboxId of new Set(notifications)) {
-      const result = await options.store.enqueue({ mailboxId, source: 'graph', now: at });
-      if (result.created) created += 1;
+    for (const [target, ids] of notifications) {
+      let count = 0;
+      for (const messageId of new Set(ids)) {
+        const mailboxId = target.queueIdOf?.(messageId) ?? messageId;
+        const result = await options.store.enqueue({ mailboxId, source: 'graph', now: at });
+        if (result.created) count += 1;
+      }
+      createdFor.set(target, count);
+      created += count;
     }
     res.status(202).end();
-    log.debug(
-      { notifications: notifications.length, created, lifecycle: lifecycle.length, rejected },
-      'accepted',
-    );
-    if (notifications.length > 0) options.onNotified?.({ valid: notifications.length, created });
-    for (const entry of lifecycle) {
+    log.debug({ notifications: notified, created, lifecycle: lifecycle.length, rejected }, 'accepted');
+    for (const [target, ids] of notifications)
+      target.onNotified?.({ valid: ids.length, created: createdFor.get(target) ?? 0 });
+    for (const { target, ...entry } of lifecycle) {
       log.info(entry, 'received Graph lifecycle event');
-      setImmediate(() => options.onLifecycle(entry.event, entry.subscriptionId));
+      setImmediate(() => target.onLifecycle(entry.event, entry.subscriptionId));
     }
   };
 
-  async function rejection(item: Item): Promise<RejectionReason | null> {
+  /** Whose the item is; a reason when it is nobody's or its clientState is wrong. */
+  async function check(
+    item: Item,
+  ): Promise<{ reason: RejectionReason | null; target: WebhookTarget | null }> {
     // Both checks always run, so timing does not tell a forger which one failed.
     const stateOk = clientStateMatches(item.clientState, options.clientState);
-    const known = await options.isKnownSubscription(item.subscriptionId);
-    if (!known) return 'unknown-subscription';
-    return stateOk ? null : 'client-state-mismatch';
+    let target: WebhookTarget | null = null;
+    for (const candidate of targets) {
+      if (await candidate.isKnownSubscription(item.subscriptionId)) {
+        target = candidate;
+        break;
+      }
+    }
+    if (!target) return { reason: 'unknown-subscription', target };
+    return { reason: stateOk ? null : 'client-state-mismatch', target };
   }
 
   router.post(['/webhooks/graph', '/webhooks/graph/lifecycle'], json, handler);

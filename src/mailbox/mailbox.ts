@@ -7,9 +7,17 @@ export interface SendMailOptions {
   signal?: AbortSignal;
 }
 
+/** Which support mailbox a message came to. */
+export interface MessageOrigin {
+  /** How its outcome names the mailbox: the mailbox's address, SUPPORT_MAILBOX as configured, or `local`. */
+  mailbox: string;
+  /** The address its answers (acknowledgments, forwards, API responses) go out from; null = SUPPORT_ADDRESS. */
+  supportAddress: string | null;
+}
+
 /**
  * The support mailbox: the local folder on a laptop, Exchange Online through Microsoft Graph in production.
- * `mailbox/mailbox.contract.ts` is the behaviour every adapter must show.
+ * `test/mailbox/mailbox.contract.ts` is the behaviour every adapter must show.
  */
 export interface Mailbox {
   /** A short name for logs and outcomes: `local` or `graph`. */
@@ -22,4 +30,6 @@ export interface Mailbox {
   settle(mailboxId: string, folder: SettledFolder): Promise<void>;
   /** The ids of every message currently in the inbox (catch-up after downtime). */
   listInbox(): Promise<string[]>;
+  /** Which mailbox holds the message; absent: the adapter's `name`, answered from SUPPORT_ADDRESS. */
+  origin?(mailboxId: string): MessageOrigin;
 }

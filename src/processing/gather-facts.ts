@@ -1,4 +1,5 @@
 import type { Account } from '../domain/crm.ts';
+import { accountsNamedIn } from '../domain/account-names.ts';
 import type { DecisionFacts } from '../domain/decision.ts';
 import type { ParsedEmail } from '../domain/email.ts';
 import { domainOf } from '../domain/addresses.ts';
@@ -6,8 +7,9 @@ import { classifyMachineMail } from '../domain/auto-generated.ts';
 import { detectAutomatedMail, subjectCandidates, type AccountLookup } from '../domain/automated-rules.ts';
 import { findTicketTags } from '../domain/ticket-tag.ts';
 import { autoReplyRecipient } from '../domain/auto-reply.ts';
+import { pickEmployee } from '../domain/employees.ts';
 import { authenticateStaffSender } from '../domain/staff-authentication.ts';
-import type { CrmStore } from '../crm/crm-store.ts';
+import type { CrmRecords, Outbox } from '../crm/crm-store.ts';
 import type { ProcessingSettings } from './processing-settings.ts';
 import { findReferenceTokens } from './thread-reference.ts';
 
@@ -20,7 +22,7 @@ export const autoReplyKinds = ['acknowledgment', 'api-response'] as const;
 async function lookupAccounts(
   lookup: AccountLookup,
   email: ParsedEmail,
-  store: CrmStore,
+  store: CrmRecords,
 ): Promise<{ accounts: Account[]; lookedUp: string }> {
   if (lookup.by === 'sender') {
     const address = email.from?.address;
@@ -46,7 +48,7 @@ async function lookupAccounts(
         : { accounts: [], lookedUp: 'account name: the subject pattern did not match' };
     }
     return {
-      accounts: await store.findAccountsNamedIn(email.subject),
+      accounts: accountsNamedIn(email.subject, await store.findAccountsNameCandidates(email.subject)),
       lookedUp: 'account name in the subject',
     };
   }
@@ -67,11 +69,11 @@ async function lookupAccounts(
 /** Looks up everything the decision needs. All look-ups are index seeks except named-account rules. */
 export async function gatherFacts(
   email: ParsedEmail,
-  store: CrmStore,
+  store: CrmRecords & Pick<Outbox, 'countOutgoingSince'>,
   settings: ProcessingSettings,
   now: Date,
 ): Promise<DecisionFacts> {
-  const machine = classifyMachineMail(email, [settings.supportAddress]);
+  const machine = classifyMachineMail(email, settings.supportAddresses);
   const sender = email.from?.address ?? null;
 
   let rule: DecisionFacts['rule'] = null;
@@ -125,17 +127,10 @@ export async function gatherFacts(
     addressMatches.length === 0 ||
     (threaded !== null && !addressMatches.some((m) => m.account.id === threaded.accountId));
   const domainMatches = domain && needDomain ? await store.findAccountsByDomain(domain) : [];
-  let employee = sender ? await store.findEmployeeByAddress(sender) : null;
-  // Internal support writing with a ticket tag is staff: its mail is filed, not forwarded back to itself.
-  if (!employee && sender === settings.internalSupportAddress) {
-    employee = {
-      id: 'internal-support',
-      name: 'internal support',
-      email1: sender,
-      email2: null,
-      active: true,
-    };
-  }
+  const employee = pickEmployee(sender ? await store.findEmployeesByAddress(sender) : [], {
+    address: sender,
+    internalSupportAddress: settings.internalSupportAddress,
+  });
   const catchAllAccount =
     settings.catchAllAccountId && addressMatches.length === 0 && domainMatches.length === 0
       ? await store.findAccountById(settings.catchAllAccountId)

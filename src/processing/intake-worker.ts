@@ -1,10 +1,10 @@
-import type { CrmStore, IntakeItem } from '../crm/crm-store.ts';
+import { StoreError, type CrmStore, type IntakeItem } from '../crm/crm-store.ts';
 import { outsideLogContext, type Logger } from '../log/logger.ts';
 import type { Mailbox } from '../mailbox/mailbox.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
 import { messageKey, rawKey } from './message-key.ts';
 import type { OutboxSender } from './outbox-sender.ts';
-import { commitFailure, processMessage, type ProcessDeps } from './process-message.ts';
+import { commitFailure, processMessage, type MessageSource, type ProcessDeps } from './process-message.ts';
 import { parseEmail } from './parse-email.ts';
 
 export interface IntakeWorkerOptions {
@@ -37,6 +37,17 @@ export function retryDelayMs(
   return Math.round(Math.max(jittered, retryAfterMs ?? 0));
 }
 
+/**
+ * Whether trying the message again later can help: the mailbox or the database said "not now" (throttled, busy,
+ * unreachable). A refusal that will be the same next time (a permanent mailbox or database error) and an error
+ * nobody translated (a fault in the program, e.g. a TypeError) cannot: waiting would only delay telling a person.
+ */
+export function worthRetrying(error: unknown): boolean {
+  if (error instanceof MailboxError) return error.retryable || error.kind === 'not-found';
+  if (error instanceof StoreError) return error.retryable;
+  return false;
+}
+
 /** A final item not moved within this time is moved by the sweep (normally the worker moves it at once). */
 const settleGraceMs = 5_000;
 
@@ -45,8 +56,10 @@ const describe = (error: unknown): string =>
 
 /**
  * Takes messages from the durable intake queue and sees each to exactly one outcome: claim (with a lease),
- * fetch, process, send from the outbox, move to its final folder. Transient failures retry with backoff;
- * the last attempt quarantines the message and tells internal support once.
+ * fetch, process, send from the outbox, move to its final folder. Transient failures retry with backoff
+ * (`worthRetrying`); the last attempt, or any other failure, quarantines the message and tells internal support
+ * once. When even that cannot be recorded (the database itself is failing), the lease runs out and the item is
+ * claimed again.
  */
 export class IntakeWorker {
   readonly #deps: ProcessDeps;
@@ -159,7 +172,7 @@ export class IntakeWorker {
   }
 
   async #handle(item: IntakeItem): Promise<void> {
-    const source = { label: `${this.#mailbox.name}:${item.mailboxId}`, intakeId: item.id };
+    const source = this.#sourceOf(item, item.id);
     let raw: Buffer | null = null;
     try {
       raw = await this.#mailbox.fetchRaw(item.mailboxId);
@@ -223,6 +236,15 @@ export class IntakeWorker {
     }
   }
 
+  /** The message's label in outcomes, and the mailbox it came to (which answers it). */
+  #sourceOf(item: IntakeItem, intakeId: string | null): MessageSource {
+    const origin = this.#mailbox.origin?.(item.mailboxId) ?? {
+      mailbox: this.#mailbox.name,
+      supportAddress: null,
+    };
+    return { label: `${this.#mailbox.name}:${item.mailboxId}`, intakeId, ...origin };
+  }
+
   async #failed(item: IntakeItem, raw: Buffer | null, error: unknown): Promise<void> {
     const { workerId, maxAttempts, retryBaseMs } = this.#options;
     const reason = describe(error);
@@ -232,6 +254,7 @@ export class IntakeWorker {
         outcome: {
           key,
           source: `${this.#mailbox.name}:${item.mailboxId}`,
+          mailbox: this.#sourceOf(item, null).mailbox ?? null,
           messageId: null,
           from: null,
           subject: '',
@@ -254,8 +277,7 @@ export class IntakeWorker {
       this.#options.onFinal?.(item, { action: 'ignored', code: 'message-gone', ticketNumber: null });
       return;
     }
-    const permanent = error instanceof MailboxError && !error.retryable && error.kind !== 'not-found';
-    if (!permanent && item.attempts < maxAttempts) {
+    if (worthRetrying(error) && item.attempts < maxAttempts) {
       const retryAfter = error instanceof MailboxError ? error.retryAfterMs : null;
       const delay = retryDelayMs(item.attempts, retryBaseMs, this.#options.random ?? Math.random, retryAfter);
       await this.#store.retryIntake(item.id, workerId, reason, new Date(this.#deps.now().getTime() + delay));
@@ -272,18 +294,12 @@ export class IntakeWorker {
       email = await parseEmail(raw).catch(() => null);
       if (email) key = messageKey(email);
     }
-    await commitFailure(
-      raw,
-      email,
-      { label: `${this.#mailbox.name}:${item.mailboxId}`, intakeId: null },
-      this.#deps,
-      {
-        code: 'quarantined',
-        reason: `quarantined after ${item.attempts} attempt(s): ${reason}`,
-        attachOriginal: raw !== null,
-        key,
-      },
-    );
+    await commitFailure(raw, email, this.#sourceOf(item, null), this.#deps, {
+      code: 'quarantined',
+      reason: `quarantined after ${item.attempts} attempt(s): ${reason}`,
+      attachOriginal: raw !== null,
+      key,
+    });
     await this.#store.quarantineIntake(item.id, workerId, reason, key);
     this.#logger.error(
       { intakeId: item.id, attempts: item.attempts, err: { message: reason } },

@@ -1,4 +1,4 @@
-import type { CrmStore } from '../crm/crm-store.ts';
+import type { Outbox } from '../crm/crm-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Mailbox } from '../mailbox/mailbox.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
@@ -23,7 +23,7 @@ export interface OutboxSenderOptions {
  * (Retry-After) nor than its exponential backoff; the time is stored with the mail.
  */
 export class OutboxSender {
-  readonly #store: CrmStore;
+  readonly #store: Outbox;
   readonly #mailbox: Mailbox;
   readonly #logger: Logger;
   readonly #now: () => Date;
@@ -34,7 +34,7 @@ export class OutboxSender {
   /** After a refused mail nothing is sent before its retry time, so later mails do not overtake it. */
   #pausedUntil = 0;
 
-  constructor(store: CrmStore, mailbox: Mailbox, logger: Logger, options: OutboxSenderOptions = {}) {
+  constructor(store: Outbox, mailbox: Mailbox, logger: Logger, options: OutboxSenderOptions = {}) {
     this.#store = store;
     this.#mailbox = mailbox;
     this.#logger = logger;

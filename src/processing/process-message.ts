@@ -51,6 +51,17 @@ export interface MessageSource {
   label: string;
   /** The intake item this message came from, when it came through the queue. */
   intakeId: string | null;
+  /** The mailbox it came to, as the outcome names it; none for a file given to `process`. */
+  mailbox?: string | null;
+  /** The address its answers go out from (the mailbox it came to, of several); none = SUPPORT_ADDRESS. */
+  supportAddress?: string | null;
+}
+
+/** Acknowledgments, forwards and API responses go out from the mailbox the message came to. */
+function answeringFrom(deps: ProcessDeps, source: MessageSource): ProcessDeps {
+  const address = source.supportAddress;
+  if (!address || address === deps.settings.supportAddress) return deps;
+  return { ...deps, settings: { ...deps.settings, supportAddress: address } };
 }
 
 export interface ProcessResult {
@@ -109,6 +120,7 @@ function draftOutcome(
   return {
     key,
     source: source.label,
+    mailbox: source.mailbox ?? null,
     messageId: email?.messageId ?? null,
     from: email?.from?.address ?? null,
     subject: email?.subject ?? '',
@@ -139,8 +151,9 @@ function draftOutcome(
 export async function processMessage(
   raw: Buffer,
   source: MessageSource,
-  deps: ProcessDeps,
+  sharedDeps: ProcessDeps,
 ): Promise<ProcessResult> {
+  const deps = answeringFrom(sharedDeps, source);
   const { store, settings } = deps;
   const now = deps.now();
 
@@ -338,7 +351,7 @@ async function planCommit(
       documents.push(documentFor(email, ticket.id, ticket.accountId, newId(), now));
       if (decision.acknowledge) {
         const recipient = autoReplyRecipient(email);
-        if (recipient && recipient !== settings.supportAddress) {
+        if (recipient && !settings.supportAddresses.includes(recipient.toLowerCase())) {
           const asTicket = { ...ticket, createdAt: now.toISOString(), updatedAt: now.toISOString() };
           outgoing.push(
             await composeAcknowledgment(
@@ -434,9 +447,10 @@ export async function commitFailure(
   raw: Buffer | null,
   email: ParsedEmail | null,
   source: MessageSource,
-  deps: ProcessDeps,
+  sharedDeps: ProcessDeps,
   failure: { code: string; reason: string; attachOriginal: boolean; key?: string },
 ): Promise<ProcessResult> {
+  const deps = answeringFrom(sharedDeps, source);
   const key =
     failure.key ??
     (email ? messageKey(email) : raw ? rawKey(raw) : `intake:${source.intakeId ?? source.label}`);

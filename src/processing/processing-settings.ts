@@ -4,7 +4,13 @@ import type { TicketTagFormat } from '../domain/ticket-tag.ts';
 
 /** What the processing use case needs from configuration, already validated. */
 export interface ProcessingSettings {
+  /** The From of what the connector sends; a message's own mailbox replaces it when several are served. */
   supportAddress: string;
+  /**
+   * Every support address: SUPPORT_ADDRESS and each mailbox of SUPPORT_MAILBOX that is an address (lower case).
+   * Mail from any of them is machine-made, and nothing automatic is ever sent to one.
+   */
+  supportAddresses: readonly string[];
   internalSupportAddress: string;
   ticketTag: TicketTagFormat;
   decision: DecisionSettings;

@@ -57,6 +57,15 @@ describe('email-connector doctor with the local mailbox folder', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('names an unreachable SQL Server by host, never with the password from DATABASE_URL', async () => {
+    const run = await doctor({ ...env, DATABASE_URL: 'mssql://connector:s3cr3t-pass@127.0.0.1:1/crm' });
+    expect(run.code).toBe(1);
+    expect(run.line('database')).toMatch(
+      /^FAIL database: cannot reach SQL Server 127\.0\.0\.1:1: .* — check that the server/,
+    );
+    expect(run.lines.join('\n')).not.toContain('s3cr3t-pass');
+  });
+
   it('passes every check on a migrated database and skips the Graph checks', async () => {
     await SqliteCrmStore.open({ path: join(dir, 'crm.sqlite') }).close();
     mkdirSync(join(dir, 'mailbox', 'inbox'), { recursive: true });

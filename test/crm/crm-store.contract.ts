@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
-import type { CrmStore, ProcessingCommit } from '../../src/crm/crm-store.ts';
+import { StoreError, type CrmStore, type ProcessingCommit } from '../../src/crm/crm-store.ts';
 import { parseCrmImport } from '../../src/crm/crm-import.ts';
+import type { ValidatedXmlTransaction } from '../../src/domain/xml-api/xml-transaction.ts';
 
 /** The import example of docs/crm-import.md, as the issue gives it. */
 export const exampleImport = {
@@ -142,7 +143,7 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       expect(await store.findAccountsByDomain('globex.example')).toEqual([]);
     });
 
-    it('finds accounts by name, by foreign id or custom field, by record id and by name in a text', async () => {
+    it('finds accounts by name, by foreign id or custom field, by record id, and name candidates in a text', async () => {
       await store.importCrm(parseCrmImport(moreAccounts));
       expect((await store.findAccountsByName('initech europe')).map((a) => a.id)).toEqual(['INITECH']);
       expect((await store.findAccountsByForeignId(['x', 'RMM-77'], null)).map((a) => a.id)).toEqual([
@@ -153,21 +154,81 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       ]);
       expect((await store.findAccountsByIds(['GLOBEX', 'NOPE'])).map((a) => a.id)).toEqual(['GLOBEX']);
       expect(
-        (await store.findAccountsNamedIn('Backup failed at Initech Europe HQ')).map((a) => a.id),
+        (await store.findAccountsNameCandidates('Backup failed at Initech Europe HQ')).map((a) => a.id),
       ).toEqual(['INITECH']);
-      expect(await store.findAccountsNamedIn('Backup failed at Initechnology')).toEqual([]);
+      // Candidates only: any case, anywhere in the text, even inside a longer word (the domain decides).
+      expect(
+        (await store.findAccountsNameCandidates('backup failed at INITECH EUROPEAN HQ')).map((a) => a.id),
+      ).toEqual(['INITECH']);
+      expect(await store.findAccountsNameCandidates('Backup failed at Initechnology')).toEqual([]);
     });
 
-    it('finds employees by Email1 or Email2 with their active flag', async () => {
+    it('finds every employee with an address in Email1 or Email2, active or not', async () => {
       await store.importCrm(parseCrmImport(moreAccounts));
-      expect(await store.findEmployeeByAddress('TOM@msp.example')).toMatchObject({ id: 'TOM', active: true });
-      expect(await store.findEmployeeByAddress('o@msp.example')).toMatchObject({ id: 'OLD', active: false });
-      expect(await store.findEmployeeByAddress('jane@acme.example')).toBeNull();
+      expect(await store.findEmployeesByAddress('TOM@msp.example')).toMatchObject([
+        { id: 'TOM', active: true },
+      ]);
+      expect(await store.findEmployeesByAddress('o@msp.example')).toMatchObject([
+        { id: 'OLD', active: false },
+      ]);
+      expect(await store.findEmployeesByAddress('jane@acme.example')).toEqual([]);
+      await store.importCrm(
+        parseCrmImport({
+          employees: [{ id: 'NEW', name: 'Nora', email1: null, email2: 'Olga@msp.example', active: true }],
+        }),
+      );
+      const sharing = await store.findEmployeesByAddress('olga@msp.example');
+      expect(sharing.map((employee) => [employee.id, employee.active]).sort()).toEqual([
+        ['NEW', true],
+        ['OLD', false],
+      ]);
     });
 
     it('reserves sequential, zero-padded ticket numbers after the highest existing one', async () => {
       expect(await store.reserveTicketNumber(7)).toBe('0000043');
       expect(await store.reserveTicketNumber(7)).toBe('0000044');
+    });
+
+    it('numbers XML API tickets and reserved tickets from one sequence, never twice', async () => {
+      const newTicket = (recordId: string): ValidatedXmlTransaction => ({
+        dataKind: 'TICKET',
+        operation: 'insert',
+        recordId,
+        values: { account_id: 'ACME', subject: 'From a web form', status: 'open' },
+        ticketNumberDigits: 7,
+      });
+      expect(await store.reserveTicketNumber(7)).toBe('0000043');
+      expect(await store.applyXmlTransaction('xml:1', newTicket('X1'), 'Web form')).toMatchObject({
+        status: 'success',
+        ticketNumber: '0000044',
+      });
+      expect(await store.reserveTicketNumber(7)).toBe('0000045');
+      // A reserved number whose ticket was never written is not reused either.
+      expect(await store.applyXmlTransaction('xml:2', newTicket('X2'), 'Web form')).toMatchObject({
+        ticketNumber: '0000046',
+      });
+    });
+
+    it('refuses an XML API link to a record that does not exist or belongs to another account', async () => {
+      await store.importCrm(parseCrmImport(moreAccounts));
+      const charge = (values: ValidatedXmlTransaction['values']): ValidatedXmlTransaction => ({
+        dataKind: 'CHARGE',
+        operation: 'insert',
+        recordId: `C-${Object.keys(values).join('-')}`,
+        values: { description: 'Remote work', ...values },
+        ticketNumberDigits: 7,
+      });
+      const missing = await store.applyXmlTransaction('xml:c1', charge({ ticket_id: 'NOPE' }), 'x');
+      expect(missing).toMatchObject({ status: 'failure', errors: [{ code: 'LINKED_RECORD_NOT_FOUND' }] });
+      const foreign = await store.applyXmlTransaction(
+        'xml:c2',
+        charge({ ticket_id: 'TKT-0000042', account_id: 'GLOBEX' }),
+        'x',
+      );
+      expect(foreign).toMatchObject({ status: 'failure', errors: [{ code: 'LINK_MISMATCH' }] });
+      // A charge that names only its ticket is filed under the ticket's account.
+      const fromTicket = await store.applyXmlTransaction('xml:c3', charge({ ticket_id: 'TKT-0000042' }), 'x');
+      expect(fromTicket).toMatchObject({ status: 'success', accountId: 'ACME' });
     });
 
     it('commits a ticket, its document with attachments, outbox mail and the outcome together, once', async () => {
@@ -322,7 +383,10 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
           },
         ],
       });
-      await expect(store.commitProcessing(commit)).rejects.toThrow();
+      const failure = await store.commitProcessing(commit).catch((error: unknown) => error);
+      // A row the data refuses (no such ticket) fails the same way every time.
+      expect(failure).toBeInstanceOf(StoreError);
+      expect(failure).toMatchObject({ kind: 'permanent', cause: expect.any(Error) });
       expect(await store.counts()).toEqual(before);
       expect(await store.findOutcome('mid:broken@x')).toBeNull();
       expect(await store.listPendingMail(10, new Date())).toEqual([]);
@@ -498,6 +562,59 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
 
     it('answers ping while open', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+
+  // Several workers and instances share one database: what they do at the same time must not collide.
+  describe(`CrmStore contract, at the same time: ${name}`, () => {
+    let store: CrmStore;
+    beforeEach(async () => {
+      store = await openEmpty();
+      await store.importCrm(parseCrmImport(exampleImport));
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('never gives two concurrent claimers the same intake item', async () => {
+      const now = new Date('2026-11-27T10:00:00Z');
+      for (let i = 0; i < 20; i += 1) await store.enqueue({ mailboxId: `m${i}`, source: 'test', now });
+      const claimed: string[] = [];
+      for (let round = 0; round < 10 && claimed.length < 20; round += 1) {
+        const claims = await Promise.all(
+          ['w1', 'w2', 'w3', 'w4'].map((workerId) =>
+            store.claimIntake({ workerId, leaseMs: 60_000, now, limit: 3 }),
+          ),
+        );
+        for (const items of claims) claimed.push(...items.map((item) => item.mailboxId));
+      }
+      expect(new Set(claimed).size).toBe(claimed.length);
+      expect(claimed.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
+    });
+
+    it('gives parallel ticket number reservations distinct numbers, after the highest', async () => {
+      const numbers = await Promise.all(Array.from({ length: 20 }, () => store.reserveTicketNumber(7)));
+      expect(new Set(numbers).size).toBe(20);
+      expect(numbers.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 43 + i));
+    });
+
+    it('records one outcome when two workers commit the same message at once', async () => {
+      const results = await Promise.all([
+        store.commitProcessing(commitFor('mid:twice@x')),
+        store.commitProcessing(commitFor('mid:twice@x')),
+      ]);
+      expect(results.map((result) => result.duplicate).sort()).toEqual([false, true]);
+      expect((await store.counts()).outcomes).toBe(1);
+    });
+
+    it('creates one intake item when a message is announced twice at once', async () => {
+      const now = new Date('2026-11-27T10:00:00Z');
+      const results = await Promise.all([
+        store.enqueue({ mailboxId: 'same', source: 'test', now }),
+        store.enqueue({ mailboxId: 'same', source: 'test', now }),
+      ]);
+      expect(results.map((result) => result.created).sort()).toEqual([false, true]);
+      expect(results[0]!.item.id).toBe(results[1]!.item.id);
     });
   });
 }

@@ -1,8 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/crm/crm-store.ts';
 import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
+import { sqliteErrorKind } from '../../src/crm/sqlite/sqlite-errors.ts';
 import { sqliteMigrations } from '../../src/crm/sqlite/sqlite-migrations.ts';
 import { describeCrmStoreContract } from './crm-store.contract.ts';
 
@@ -40,5 +43,42 @@ describe('SQLite look-ups', () => {
       ).toBe(true);
     }
     await store.close();
+  });
+});
+
+describe('SQLite failures', () => {
+  it('reports a database another process keeps locked as a transient StoreError, keeping the driver error', async () => {
+    const path = tempFile();
+    const store = SqliteCrmStore.open({ path, busyTimeoutMs: 50 });
+    const other = new Database(path);
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const failure = await store
+        .enqueue({ mailboxId: 'm1', source: 'test', now: new Date() })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(StoreError);
+      expect(failure).toMatchObject({ kind: 'transient', retryable: true, cause: { code: 'SQLITE_BUSY' } });
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    // The lock gone, the same call succeeds.
+    expect((await store.enqueue({ mailboxId: 'm1', source: 'test', now: new Date() })).created).toBe(true);
+    await store.close();
+  });
+
+  it.each([
+    ['SQLITE_BUSY', 'transient'],
+    ['SQLITE_BUSY_SNAPSHOT', 'transient'],
+    ['SQLITE_LOCKED', 'transient'],
+    ['SQLITE_IOERR_WRITE', 'transient'],
+    ['SQLITE_FULL', 'transient'],
+    ['SQLITE_CONSTRAINT_UNIQUE', 'permanent'],
+    ['SQLITE_CONSTRAINT_FOREIGNKEY', 'permanent'],
+    ['SQLITE_READONLY', 'permanent'],
+    ['SQLITE_CORRUPT', 'permanent'],
+    ['SQLITE_ERROR', 'permanent'],
+  ])('classifies %s as %s', (code, kind) => {
+    expect(sqliteErrorKind(code)).toBe(kind);
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewOutgoingMail } from '../../src/crm/crm-store.ts';
 import { escapeXml } from '../../src/domain/xml-api/build-response.ts';
-import { parseXmlDocument } from '../../src/domain/xml-api/parse-xml-document.ts';
+import { parseXmlDocument } from '../../src/processing/xml-api/parse-xml-document.ts';
 import { handleXmlApiMail } from '../../src/processing/xml-api/handle-xml-api-mail.ts';
 import type { XmlApiHandling } from '../../src/processing/xml-api/handle-xml-api-mail.ts';
 import { parseEmail } from '../../src/processing/parse-email.ts';

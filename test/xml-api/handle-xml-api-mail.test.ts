@@ -3,8 +3,8 @@ import type { NewOutgoingMail } from '../../src/crm/crm-store.ts';
 import { handleXmlApiMail } from '../../src/processing/xml-api/handle-xml-api-mail.ts';
 import type { XmlApiHandling } from '../../src/processing/xml-api/handle-xml-api-mail.ts';
 import { parseEmail } from '../../src/processing/parse-email.ts';
-import { parseXmlDocument } from '../../src/domain/xml-api/parse-xml-document.ts';
-import type { XmlElement } from '../../src/domain/xml-api/parse-xml-document.ts';
+import { parseXmlDocument } from '../../src/processing/xml-api/parse-xml-document.ts';
+import type { XmlElement } from '../../src/domain/xml-api/xml-element.ts';
 import { internalSupport, loadFixture, openTestCrm, transactionMail } from './xml-api-harness.ts';
 import type { TestCrm } from './xml-api-harness.ts';
 
@@ -105,8 +105,9 @@ describe('handleXmlApiMail against a real SQLite store', () => {
 
     expect(handling.code).toBe('api-applied');
     expect(handling.ticketNumber).toBe('0000008');
-    const ticket = await crm.store.findTicketById('XMLREC-1');
+    const ticket = await crm.store.findTicketByNumber('0000008');
     expect(ticket).toMatchObject({
+      id: 'XMLREC-1',
       status: 'Waiting for customer',
       subject: expect.stringContaining('Printer'),
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseXmlDocument } from '../../src/domain/xml-api/parse-xml-document.ts';
+import { parseXmlDocument } from '../../src/processing/xml-api/parse-xml-document.ts';
 import {
   detectXmlTransactions,
   isSignatureOnly,
@@ -9,9 +9,9 @@ import { readEnvelope } from '../../src/domain/xml-api/read-envelope.ts';
 import { validateTransaction } from '../../src/domain/xml-api/validate-transaction.ts';
 import type { XmlValidation } from '../../src/domain/xml-api/validate-transaction.ts';
 import { buildResponseXml, escapeXml } from '../../src/domain/xml-api/build-response.ts';
-import { passwordMatches } from '../../src/domain/xml-api/check-password.ts';
+import { passwordMatches } from '../../src/processing/xml-api/check-password.ts';
 import type { EmailAttachment } from '../../src/domain/email.ts';
-import { isOwnAddress, readResponseAddress } from '../../src/domain/xml-api/response-address.ts';
+import { isOwnAddress, readResponseAddress } from '../../src/processing/xml-api/response-address.ts';
 import { routeResponse } from '../../src/processing/xml-api/response-mail.ts';
 
 const transaction = (dataKind: string, fields: string, extra = ''): string =>
@@ -30,7 +30,7 @@ function validate(xml: string, password: string | null = null): XmlValidation {
     envelope,
     errors,
     { password, ticketNumberDigits: 7 },
-    { newRecordId: 'NEW-1', now: new Date('2025-03-04T10:00:00Z') },
+    { newRecordId: 'NEW-1', now: new Date('2025-03-04T10:00:00Z'), passwordMatches },
   );
 }
 

@@ -2,8 +2,11 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { Account, AccountMatch, Contact, Employee, FiledDocument, Ticket } from '../../domain/crm.ts';
+import type { Account, AccountMatch, Employee, FiledDocument, Ticket } from '../../domain/crm.ts';
 import { classifyEmailField } from '../../domain/addresses.ts';
+import { outcomeSupersedes } from '../../domain/outcomes.ts';
+import { ticketSequenceOf } from '../../domain/ticket-numbers.ts';
+import { formatTicketNumber } from '../../domain/ticket-tag.ts';
 import type {
   ClaimOptions,
   CrmStore,
@@ -22,6 +25,8 @@ import { StoreOpenError } from '../crm-store.ts';
 import type { CrmImport } from '../crm-import.ts';
 import { CrmImportError, describeTicket } from '../crm-import.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
+import { translated } from './sqlite-errors.ts';
+import { takeNextTicketSequence } from './sqlite-ticket-numbers.ts';
 import { applyXmlTransactionSqlite } from './sqlite-xml-records.ts';
 import type { ValidatedXmlTransaction, XmlTransactionResult } from '../../domain/xml-api/xml-transaction.ts';
 
@@ -85,6 +90,7 @@ function toOutcome(row: Row): OutcomeRecord {
   return {
     key: str(row.key),
     source: str(row.source),
+    mailbox: strOrNull(row.mailbox),
     messageId: strOrNull(row.message_id),
     from: strOrNull(row.from_address),
     subject: str(row.subject),
@@ -148,7 +154,10 @@ export interface SqliteCrmStoreOptions {
   readonly?: boolean;
 }
 
-/** The embedded CRM store: one SQLite file in WAL mode, migrated on open. */
+/**
+ * The embedded CRM store: one SQLite file in WAL mode, migrated on open. Every port method does its database work
+ * inside `translated`, so a driver failure leaves the adapter as a StoreError (transient or permanent).
+ */
 export class SqliteCrmStore implements CrmStore {
   readonly #db: Database.Database;
 
@@ -223,469 +232,467 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async ping(): Promise<void> {
-    this.#prepare('SELECT 1').get();
+    return translated(() => {
+      this.#prepare('SELECT 1').get();
+    });
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    return translated(() => {
+      if (this.#db.open) this.#db.close();
+    });
   }
 
   async findAccountsByAddress(address: string): Promise<AccountMatch[]> {
-    const key = address.trim().toLowerCase();
-    const matches: AccountMatch[] = [];
-    const rows = this.#prepare(lookupSql.accountsByAddress).all({ key }) as Row[];
-    for (const row of rows)
-      matches.push({ account: toAccount(row), contactId: null, via: row.via as 'email1' });
-    const contactRows = this.#prepare(lookupSql.contactsByAddress).all({ key }) as Row[];
-    for (const row of contactRows) {
-      matches.push({ account: toAccount(row), contactId: str(row.contact_row_id), via: 'contact' });
-    }
-    return matches;
+    return translated(() => {
+      const key = address.trim().toLowerCase();
+      const matches: AccountMatch[] = [];
+      const rows = this.#prepare(lookupSql.accountsByAddress).all({ key }) as Row[];
+      for (const row of rows)
+        matches.push({ account: toAccount(row), contactId: null, via: row.via as 'email1' });
+      const contactRows = this.#prepare(lookupSql.contactsByAddress).all({ key }) as Row[];
+      for (const row of contactRows) {
+        matches.push({ account: toAccount(row), contactId: str(row.contact_row_id), via: 'contact' });
+      }
+      return matches;
+    });
   }
 
   async findAccountsByDomain(domain: string): Promise<Account[]> {
-    const rows = this.#prepare(lookupSql.accountsByDomain).all({ key: domain.trim().toLowerCase() }) as Row[];
-    return rows.map(toAccount);
+    return translated(() => {
+      const rows = this.#prepare(lookupSql.accountsByDomain).all({
+        key: domain.trim().toLowerCase(),
+      }) as Row[];
+      return rows.map(toAccount);
+    });
   }
 
   async findAccountById(id: string): Promise<Account | null> {
-    const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
-    return row ? toAccount(row) : null;
+    return translated(() => {
+      const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
+      return row ? toAccount(row) : null;
+    });
   }
 
   async findAccountsByIds(ids: readonly string[]): Promise<Account[]> {
-    if (ids.length === 0) return [];
-    const rows = this.#prepare(
-      `SELECT * FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
-    ).all(JSON.stringify(ids)) as Row[];
-    return rows.map(toAccount);
+    return translated(() => {
+      if (ids.length === 0) return [];
+      const rows = this.#prepare(
+        `SELECT * FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+      ).all(JSON.stringify(ids)) as Row[];
+      return rows.map(toAccount);
+    });
   }
 
   async findAccountsByName(name: string): Promise<Account[]> {
-    const rows = this.#prepare('SELECT * FROM accounts WHERE file_as = ? COLLATE NOCASE ORDER BY id').all(
-      name.trim(),
-    ) as Row[];
-    return rows.map(toAccount);
+    return translated(() => {
+      const rows = this.#prepare('SELECT * FROM accounts WHERE file_as = ? COLLATE NOCASE ORDER BY id').all(
+        name.trim(),
+      ) as Row[];
+      return rows.map(toAccount);
+    });
   }
 
-  async findAccountsNamedIn(text: string): Promise<Account[]> {
-    // A scan, used only by automated-email rules that name accounts without a subject pattern.
-    const rows = this.#prepare(
-      `SELECT * FROM accounts
-         WHERE length(file_as) > 0 AND instr(lower(@text), lower(file_as)) > 0 ORDER BY length(file_as) DESC`,
-    ).all({ text }) as Row[];
-    const lowered = text.toLowerCase();
-    const wholeWord = (name: string): boolean => {
-      const needle = name.toLowerCase();
-      let from = 0;
-      for (;;) {
-        const at = lowered.indexOf(needle, from);
-        if (at < 0) return false;
-        const before = at === 0 ? '' : lowered[at - 1]!;
-        const after = lowered[at + needle.length] ?? '';
-        if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return true;
-        from = at + 1;
-      }
-    };
-    const accounts = rows.map(toAccount).filter((account) => wholeWord(account.fileAs));
-    // A longer name that contains a shorter one wins ("Acme Europe" over "Acme").
-    return accounts.filter(
-      (account) =>
-        !accounts.some(
-          (other) =>
-            other !== account &&
-            other.fileAs.length > account.fileAs.length &&
-            other.fileAs.toLowerCase().includes(account.fileAs.toLowerCase()),
-        ),
-    );
+  async findAccountsNameCandidates(text: string): Promise<Account[]> {
+    return translated(() => {
+      // A scan, used only by automated-email rules that name accounts without a subject pattern.
+      const rows = this.#prepare(
+        `SELECT * FROM accounts WHERE length(file_as) > 0 AND instr(lower(@text), lower(file_as)) > 0 ORDER BY id`,
+      ).all({ text }) as Row[];
+      return rows.map(toAccount);
+    });
   }
 
   async findAccountsByForeignId(values: readonly string[], field: string | null): Promise<Account[]> {
-    if (values.length === 0) return [];
-    const json = JSON.stringify(values);
-    const rows = field
-      ? (this.#prepare(
-          `SELECT * FROM accounts WHERE json_extract(custom_fields, '$.' || json_quote(@field)) IN
-               (SELECT value FROM json_each(@json)) ORDER BY id`,
-        ).all({ field, json }) as Row[])
-      : (this.#prepare(
-          `SELECT * FROM accounts WHERE foreign_id IN (SELECT value FROM json_each(?)) ORDER BY id`,
-        ).all(json) as Row[]);
-    return rows.map(toAccount);
+    return translated(() => {
+      if (values.length === 0) return [];
+      const json = JSON.stringify(values);
+      const rows = field
+        ? (this.#prepare(
+            `SELECT * FROM accounts WHERE json_extract(custom_fields, '$.' || json_quote(@field)) IN
+                 (SELECT value FROM json_each(@json)) ORDER BY id`,
+          ).all({ field, json }) as Row[])
+        : (this.#prepare(
+            `SELECT * FROM accounts WHERE foreign_id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+          ).all(json) as Row[]);
+      return rows.map(toAccount);
+    });
   }
 
-  async findContact(id: string): Promise<Contact | null> {
-    const row = this.#prepare('SELECT * FROM contacts WHERE id = ?').get(id) as Row | undefined;
-    return row
-      ? { id: str(row.id), accountId: str(row.account_id), name: str(row.name), email: strOrNull(row.email) }
-      : null;
-  }
-
-  async findEmployeeByAddress(address: string): Promise<Employee | null> {
-    const key = address.trim().toLowerCase();
-    const rows = this.#prepare(lookupSql.employeesByAddress).all({ key }) as Row[];
-    // An address shared by an active and an inactive record belongs to the active one.
-    const employees = rows.map(toEmployee).sort((a, b) => Number(b.active) - Number(a.active));
-    return employees[0] ?? null;
+  async findEmployeesByAddress(address: string): Promise<Employee[]> {
+    return translated(() => {
+      const rows = this.#prepare(lookupSql.employeesByAddress).all({
+        key: address.trim().toLowerCase(),
+      }) as Row[];
+      return rows.map(toEmployee);
+    });
   }
 
   async findTicketByNumber(number: string): Promise<Ticket | null> {
-    if (!/^\d{1,18}$/.test(number.trim())) return null;
-    const row = this.#prepare(lookupSql.ticketByNumber).get({ key: Number(number.trim()) }) as
-      Row | undefined;
-    return row ? toTicket(row) : null;
-  }
-
-  async findTicketById(id: string): Promise<Ticket | null> {
-    const row = this.#prepare('SELECT * FROM tickets WHERE id = ?').get(id) as Row | undefined;
-    return row ? toTicket(row) : null;
+    return translated(() => {
+      const sequence = ticketSequenceOf(number);
+      if (sequence === null) return null;
+      const row = this.#prepare(lookupSql.ticketByNumber).get({ key: sequence }) as Row | undefined;
+      return row ? toTicket(row) : null;
+    });
   }
 
   async findTicketByThread(
     messageIds: readonly string[],
     tokens: readonly string[],
   ): Promise<{ ticket: Ticket; via: 'message-id' | 'reference-token' } | null> {
-    const lookup = this.#prepare(lookupSql.threadRef);
-    for (const [refs, kind, via] of [
-      [messageIds, 'message-id', 'message-id'],
-      [tokens, 'token', 'reference-token'],
-    ] as const) {
-      for (const ref of refs) {
-        const row = lookup.get({ key: ref }) as Row | undefined;
-        if (row && row.ref_kind === kind) return { ticket: toTicket(row), via };
+    return translated(() => {
+      const lookup = this.#prepare(lookupSql.threadRef);
+      for (const [refs, kind, via] of [
+        [messageIds, 'message-id', 'message-id'],
+        [tokens, 'token', 'reference-token'],
+      ] as const) {
+        for (const ref of refs) {
+          const row = lookup.get({ key: ref }) as Row | undefined;
+          if (row && row.ref_kind === kind) return { ticket: toTicket(row), via };
+        }
       }
-    }
-    return null;
+      return null;
+    });
   }
 
   async listDocuments(ticketId: string): Promise<FiledDocument[]> {
-    const rows = this.#prepare(
-      `SELECT id, ticket_id, account_id, sender, recipients, date, subject, message_id
-         FROM documents WHERE ticket_id = ? ORDER BY created_at, rowid`,
-    ).all(ticketId) as Row[];
-    const attachments = this.#prepare(
-      'SELECT filename, content_type, size FROM attachments WHERE document_id = ? ORDER BY id',
-    );
-    return rows.map((row) => ({
-      id: str(row.id),
-      ticketId: str(row.ticket_id),
-      accountId: str(row.account_id),
-      sender: str(row.sender),
-      recipients: JSON.parse(str(row.recipients)) as string[],
-      date: str(row.date),
-      subject: str(row.subject),
-      messageId: strOrNull(row.message_id),
-      attachments: (attachments.all(str(row.id)) as Row[]).map((attachment) => ({
-        filename: str(attachment.filename),
-        contentType: str(attachment.content_type),
-        size: Number(attachment.size),
-      })),
-    }));
+    return translated(() => {
+      const rows = this.#prepare(
+        `SELECT id, ticket_id, account_id, sender, recipients, date, subject, message_id
+           FROM documents WHERE ticket_id = ? ORDER BY created_at, rowid`,
+      ).all(ticketId) as Row[];
+      const attachments = this.#prepare(
+        'SELECT filename, content_type, size FROM attachments WHERE document_id = ? ORDER BY id',
+      );
+      return rows.map((row) => ({
+        id: str(row.id),
+        ticketId: str(row.ticket_id),
+        accountId: str(row.account_id),
+        sender: str(row.sender),
+        recipients: JSON.parse(str(row.recipients)) as string[],
+        date: str(row.date),
+        subject: str(row.subject),
+        messageId: strOrNull(row.message_id),
+        attachments: (attachments.all(str(row.id)) as Row[]).map((attachment) => ({
+          filename: str(attachment.filename),
+          contentType: str(attachment.content_type),
+          size: Number(attachment.size),
+        })),
+      }));
+    });
   }
 
   async listTicketHistory(ticketId: string): Promise<{ date: string; description: string }[]> {
-    const rows = this.#prepare(
-      'SELECT date, description FROM history_notes WHERE ticket_id = ? ORDER BY date, rowid',
-    ).all(ticketId) as Row[];
-    return rows.map((row) => ({ date: str(row.date), description: str(row.description) }));
+    return translated(() => {
+      const rows = this.#prepare(
+        'SELECT date, description FROM history_notes WHERE ticket_id = ? ORDER BY date, rowid',
+      ).all(ticketId) as Row[];
+      return rows.map((row) => ({ date: str(row.date), description: str(row.description) }));
+    });
   }
 
   async readDocumentRaw(documentId: string): Promise<Buffer | null> {
-    const row = this.#prepare('SELECT 1 FROM documents WHERE id = ?').get(documentId) as Row | undefined;
-    return row ? this.#readBlob(`document:${documentId}`) : null;
+    return translated(() => {
+      const row = this.#prepare('SELECT 1 FROM documents WHERE id = ?').get(documentId) as Row | undefined;
+      return row ? this.#readBlob(`document:${documentId}`) : null;
+    });
   }
 
   async countOutgoingSince(filter: OutgoingCountFilter): Promise<number> {
-    if (filter.kinds.length === 0) return 0;
-    // Only the conditions given, with literal placeholders: the planner then seeks on the recipient's or the
-    // sender's index instead of reading every mail of those kinds in the window.
-    const where = [`kind IN (${filter.kinds.map(() => '?').join(', ')})`, 'created_at >= ?'];
-    const values: string[] = [...filter.kinds, filter.since.toISOString()];
-    if (filter.recipient) {
-      where.unshift('first_recipient = ?');
-      values.unshift(filter.recipient.toLowerCase());
-    }
-    if (filter.aboutSender) {
-      where.unshift('about_sender = ?');
-      values.unshift(filter.aboutSender.toLowerCase());
-    }
-    const row = this.#prepare(`SELECT count(*) AS n FROM outbox WHERE ${where.join(' AND ')}`).get(
-      ...values,
-    ) as Row;
-    return Number(row.n);
+    return translated(() => {
+      if (filter.kinds.length === 0) return 0;
+      // Only the conditions given, with literal placeholders: the planner then seeks on the recipient's or the
+      // sender's index instead of reading every mail of those kinds in the window.
+      const where = [`kind IN (${filter.kinds.map(() => '?').join(', ')})`, 'created_at >= ?'];
+      const values: string[] = [...filter.kinds, filter.since.toISOString()];
+      if (filter.recipient) {
+        where.unshift('first_recipient = ?');
+        values.unshift(filter.recipient.toLowerCase());
+      }
+      if (filter.aboutSender) {
+        where.unshift('about_sender = ?');
+        values.unshift(filter.aboutSender.toLowerCase());
+      }
+      const row = this.#prepare(`SELECT count(*) AS n FROM outbox WHERE ${where.join(' AND ')}`).get(
+        ...values,
+      ) as Row;
+      return Number(row.n);
+    });
   }
 
   async importCrm(data: CrmImport): Promise<StoreCounts> {
-    const now = nowIso();
-    const upsertAccount = this.#prepare(
-      `INSERT INTO accounts (id, company, file_as, email1, email1_key, email2, email2_key, account_number,
-         foreign_id, custom_fields, contact, phone, address, city, zip, country, created_at, updated_at)
-       VALUES (@id, @company, @fileAs, @email1, @email1Key, @email2, @email2Key, @accountNumber,
-         @foreignId, @customFields, @contact, @phone, @address, @city, @zip, @country, @now, @now)
-       ON CONFLICT(id) DO UPDATE SET company = excluded.company, file_as = excluded.file_as,
-         email1 = excluded.email1, email1_key = excluded.email1_key, email2 = excluded.email2,
-         email2_key = excluded.email2_key, account_number = excluded.account_number,
-         foreign_id = excluded.foreign_id, custom_fields = excluded.custom_fields, contact = excluded.contact,
-         phone = excluded.phone, address = excluded.address, city = excluded.city, zip = excluded.zip,
-         country = excluded.country, updated_at = excluded.updated_at`,
-    );
-    const upsertContact = this.#prepare(
-      `INSERT INTO contacts (id, account_id, name, email, email_key) VALUES (@id, @accountId, @name, @email, @emailKey)
-       ON CONFLICT(id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
-         email = excluded.email, email_key = excluded.email_key`,
-    );
-    const upsertEmployee = this.#prepare(
-      `INSERT INTO employees (id, name, email1, email1_key, email2, email2_key, active)
-       VALUES (@id, @name, @email1, @email1Key, @email2, @email2Key, @active)
-       ON CONFLICT(id) DO UPDATE SET name = excluded.name, email1 = excluded.email1,
-         email1_key = excluded.email1_key, email2 = excluded.email2, email2_key = excluded.email2_key,
-         active = excluded.active`,
-    );
-    const ticketBySeq = this.#prepare('SELECT id, number FROM tickets WHERE seq = ?');
-    const ticketById = this.#prepare('SELECT number FROM tickets WHERE id = ?');
-    const upsertTicket = this.#prepare(
-      `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
-         created_by, created_at, updated_at)
-       VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
-         'import', @now, @now)
-       ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, number = excluded.number, account_id = excluded.account_id,
-         contact_id = excluded.contact_id, subject = excluded.subject, status = excluded.status,
-         priority = excluded.priority, kind = excluded.kind, source = excluded.source,
-         updated_at = excluded.updated_at`,
-    );
-    const accountExists = this.#prepare('SELECT 1 FROM accounts WHERE id = ?');
-    const contactOfAccount = this.#prepare('SELECT 1 FROM contacts WHERE id = ? AND account_id = ?');
+    return translated(() => {
+      const now = nowIso();
+      const upsertAccount = this.#prepare(
+        `INSERT INTO accounts (id, company, file_as, email1, email1_key, email2, email2_key, account_number,
+           foreign_id, custom_fields, contact, phone, address, city, zip, country, created_at, updated_at)
+         VALUES (@id, @company, @fileAs, @email1, @email1Key, @email2, @email2Key, @accountNumber,
+           @foreignId, @customFields, @contact, @phone, @address, @city, @zip, @country, @now, @now)
+         ON CONFLICT(id) DO UPDATE SET company = excluded.company, file_as = excluded.file_as,
+           email1 = excluded.email1, email1_key = excluded.email1_key, email2 = excluded.email2,
+           email2_key = excluded.email2_key, account_number = excluded.account_number,
+           foreign_id = excluded.foreign_id, custom_fields = excluded.custom_fields, contact = excluded.contact,
+           phone = excluded.phone, address = excluded.address, city = excluded.city, zip = excluded.zip,
+           country = excluded.country, updated_at = excluded.updated_at`,
+      );
+      const upsertContact = this.#prepare(
+        `INSERT INTO contacts (id, account_id, name, email, email_key) VALUES (@id, @accountId, @name, @email, @emailKey)
+         ON CONFLICT(id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
+           email = excluded.email, email_key = excluded.email_key`,
+      );
+      const upsertEmployee = this.#prepare(
+        `INSERT INTO employees (id, name, email1, email1_key, email2, email2_key, active)
+         VALUES (@id, @name, @email1, @email1Key, @email2, @email2Key, @active)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, email1 = excluded.email1,
+           email1_key = excluded.email1_key, email2 = excluded.email2, email2_key = excluded.email2_key,
+           active = excluded.active`,
+      );
+      const ticketBySeq = this.#prepare('SELECT id, number FROM tickets WHERE seq = ?');
+      const ticketById = this.#prepare('SELECT number FROM tickets WHERE id = ?');
+      const upsertTicket = this.#prepare(
+        `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
+           created_by, created_at, updated_at)
+         VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
+           'import', @now, @now)
+         ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, number = excluded.number, account_id = excluded.account_id,
+           contact_id = excluded.contact_id, subject = excluded.subject, status = excluded.status,
+           priority = excluded.priority, kind = excluded.kind, source = excluded.source,
+           updated_at = excluded.updated_at`,
+      );
+      const accountExists = this.#prepare('SELECT 1 FROM accounts WHERE id = ?');
+      const contactOfAccount = this.#prepare('SELECT 1 FROM contacts WHERE id = ? AND account_id = ?');
 
-    const run = this.#db.transaction(() => {
-      data.accounts.forEach((account) => {
-        upsertAccount.run({
-          id: account.id,
-          company: account.company,
-          fileAs: account.fileAs ?? account.company,
-          email1: account.email1,
-          email1Key: emailKey(account.email1),
-          email2: account.email2,
-          email2Key: emailKey(account.email2),
-          accountNumber: account.accountNumber,
-          foreignId: account.foreignId,
-          customFields: JSON.stringify(account.customFields ?? {}),
-          contact: account.contact,
-          phone: account.phone,
-          address: account.address,
-          city: account.city,
-          zip: account.zip,
-          country: account.country,
-          now,
+      const run = this.#db.transaction(() => {
+        data.accounts.forEach((account) => {
+          upsertAccount.run({
+            id: account.id,
+            company: account.company,
+            fileAs: account.fileAs ?? account.company,
+            email1: account.email1,
+            email1Key: emailKey(account.email1),
+            email2: account.email2,
+            email2Key: emailKey(account.email2),
+            accountNumber: account.accountNumber,
+            foreignId: account.foreignId,
+            customFields: JSON.stringify(account.customFields ?? {}),
+            contact: account.contact,
+            phone: account.phone,
+            address: account.address,
+            city: account.city,
+            zip: account.zip,
+            country: account.country,
+            now,
+          });
+          (account.contacts ?? []).forEach((contact, index) => {
+            upsertContact.run({
+              // Contacts without an id are keyed by account and position, so a re-import updates them.
+              id: contact.id ?? `${account.id}/${index + 1}`,
+              accountId: account.id,
+              name: contact.name,
+              email: contact.email,
+              emailKey: emailKey(contact.email),
+            });
+          });
         });
-        (account.contacts ?? []).forEach((contact, index) => {
-          upsertContact.run({
-            // Contacts without an id are keyed by account and position, so a re-import updates them.
-            id: contact.id ?? `${account.id}/${index + 1}`,
-            accountId: account.id,
-            name: contact.name,
-            email: contact.email,
-            emailKey: emailKey(contact.email),
+        for (const employee of data.employees) {
+          upsertEmployee.run({
+            id: employee.id,
+            name: employee.name,
+            email1: employee.email1,
+            email1Key: emailKey(employee.email1),
+            email2: employee.email2,
+            email2Key: emailKey(employee.email2),
+            active: employee.active ? 1 : 0,
+          });
+        }
+        const idsInFile = new Map<string, number>();
+        data.tickets.forEach((ticket, index) => {
+          const where = describeTicket(data.tickets, index);
+          if (!accountExists.get(ticket.accountId)) {
+            throw new CrmImportError(
+              `${where}.accountId: no account "${ticket.accountId}" in the file or the database`,
+            );
+          }
+          if (ticket.contactId && !contactOfAccount.get(ticket.contactId, ticket.accountId)) {
+            throw new CrmImportError(
+              `${where}.contactId: no contact "${ticket.contactId}" on account "${ticket.accountId}"`,
+            );
+          }
+          // Exact: the import refuses numbers above fifteen digits.
+          const seq = Number(ticket.number);
+          const existing = ticketBySeq.get(seq) as Row | undefined;
+          const id = ticket.id ?? (existing ? str(existing.id) : `TKT-${ticket.number}`);
+          if (existing && str(existing.id) !== id) {
+            throw new CrmImportError(
+              `${where}.number: the database already has this number on ticket "${str(existing.id)}" (number "${str(existing.number)}"); give that id to update it, or use another number`,
+            );
+          }
+          if (!existing && ticket.id === null) {
+            // The default id must not take over (and renumber) a ticket that already has it.
+            const holder = ticketById.get(id) as Row | undefined;
+            if (holder) {
+              throw new CrmImportError(
+                `${where}.id: the default id "${id}" belongs to ticket number "${str(holder.number)}" in the database; give this ticket an id of its own`,
+              );
+            }
+          }
+          const earlier = idsInFile.get(id);
+          if (earlier !== undefined) {
+            throw new CrmImportError(
+              `${where}.id: "${id}" is also the id of ${describeTicket(data.tickets, earlier)} in this file`,
+            );
+          }
+          idsInFile.set(id, index);
+          upsertTicket.run({
+            id,
+            seq,
+            number: ticket.number,
+            accountId: ticket.accountId,
+            contactId: ticket.contactId,
+            subject: ticket.subject,
+            status: ticket.status,
+            priority: ticket.priority,
+            kind: ticket.kind,
+            source: ticket.source,
+            now,
           });
         });
       });
-      for (const employee of data.employees) {
-        upsertEmployee.run({
-          id: employee.id,
-          name: employee.name,
-          email1: employee.email1,
-          email1Key: emailKey(employee.email1),
-          email2: employee.email2,
-          email2Key: emailKey(employee.email2),
-          active: employee.active ? 1 : 0,
-        });
-      }
-      const idsInFile = new Map<string, number>();
-      data.tickets.forEach((ticket, index) => {
-        const where = describeTicket(data.tickets, index);
-        if (!accountExists.get(ticket.accountId)) {
-          throw new CrmImportError(
-            `${where}.accountId: no account "${ticket.accountId}" in the file or the database`,
-          );
-        }
-        if (ticket.contactId && !contactOfAccount.get(ticket.contactId, ticket.accountId)) {
-          throw new CrmImportError(
-            `${where}.contactId: no contact "${ticket.contactId}" on account "${ticket.accountId}"`,
-          );
-        }
-        // Exact: the import refuses numbers above fifteen digits.
-        const seq = Number(ticket.number);
-        const existing = ticketBySeq.get(seq) as Row | undefined;
-        const id = ticket.id ?? (existing ? str(existing.id) : `TKT-${ticket.number}`);
-        if (existing && str(existing.id) !== id) {
-          throw new CrmImportError(
-            `${where}.number: the database already has this number on ticket "${str(existing.id)}" (number "${str(existing.number)}"); give that id to update it, or use another number`,
-          );
-        }
-        if (!existing && ticket.id === null) {
-          // The default id must not take over (and renumber) a ticket that already has it.
-          const holder = ticketById.get(id) as Row | undefined;
-          if (holder) {
-            throw new CrmImportError(
-              `${where}.id: the default id "${id}" belongs to ticket number "${str(holder.number)}" in the database; give this ticket an id of its own`,
-            );
-          }
-        }
-        const earlier = idsInFile.get(id);
-        if (earlier !== undefined) {
-          throw new CrmImportError(
-            `${where}.id: "${id}" is also the id of ${describeTicket(data.tickets, earlier)} in this file`,
-          );
-        }
-        idsInFile.set(id, index);
-        upsertTicket.run({
-          id,
-          seq,
-          number: ticket.number,
-          accountId: ticket.accountId,
-          contactId: ticket.contactId,
-          subject: ticket.subject,
-          status: ticket.status,
-          priority: ticket.priority,
-          kind: ticket.kind,
-          source: ticket.source,
-          now,
-        });
-      });
+      run.immediate();
+      return this.counts();
     });
-    run.immediate();
-    return this.counts();
   }
 
   async counts(): Promise<StoreCounts> {
-    const count = (table: string): number =>
-      Number((this.#prepare(`SELECT count(*) AS n FROM ${table}`).get() as Row).n);
-    return {
-      accounts: count('accounts'),
-      contacts: count('contacts'),
-      employees: count('employees'),
-      tickets: count('tickets'),
-      documents: count('documents'),
-      outcomes: count('outcomes'),
-    };
+    return translated(() => {
+      const count = (table: string): number =>
+        Number((this.#prepare(`SELECT count(*) AS n FROM ${table}`).get() as Row).n);
+      return {
+        accounts: count('accounts'),
+        contacts: count('contacts'),
+        employees: count('employees'),
+        tickets: count('tickets'),
+        documents: count('documents'),
+        outcomes: count('outcomes'),
+      };
+    });
   }
 
   async reserveTicketNumber(digits: number): Promise<string> {
-    const reserve = this.#db.transaction((): number => {
-      const highest = Number(
-        (this.#prepare('SELECT coalesce(max(seq), 0) AS n FROM tickets').get() as Row).n,
-      );
-      const counter = this.#prepare(`SELECT value FROM counters WHERE name = 'ticket'`).get() as
-        Row | undefined;
-      const last = Math.max(highest, counter ? Number(counter.value) : 0);
-      const next = last + 1;
-      // Past this, `+ 1` no longer changes the number and every new ticket would collide with the last one.
-      if (!Number.isSafeInteger(next)) {
-        throw new Error(
-          `cannot number a new ticket: the highest ticket number (about ${last}) has reached ${Number.MAX_SAFE_INTEGER}, the largest number the connector counts exactly; renumber or remove that ticket in the CRM database`,
-        );
-      }
-      this.#prepare(
-        `INSERT INTO counters (name, value) VALUES ('ticket', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`,
-      ).run(next);
-      return next;
+    return translated(() => {
+      const reserve = this.#db.transaction((): number => takeNextTicketSequence(this.#db));
+      return formatTicketNumber(reserve.immediate(), { digits });
     });
-    return String(reserve.immediate()).padStart(digits, '0');
   }
 
   async commitProcessing(commit: ProcessingCommit): Promise<{ outcome: OutcomeRecord; duplicate: boolean }> {
-    const now = nowIso();
-    const run = this.#db.transaction((): { outcome: OutcomeRecord; duplicate: boolean } => {
-      const existing = this.#prepare('SELECT * FROM outcomes WHERE key = ?').get(commit.outcome.key) as
-        Row | undefined;
-      // A failure is superseded when the message is reprocessed successfully; anything else is final.
-      if (existing && !(existing.action === 'failed' && commit.outcome.action !== 'failed')) {
-        if (commit.intakeId) this.#finishIntakeRow(commit.intakeId, commit.outcome.key, now);
-        return { outcome: toOutcome(existing), duplicate: true };
-      }
-      if (existing) this.#prepare('DELETE FROM outcomes WHERE key = ?').run(commit.outcome.key);
-      if (commit.intakeId && commit.outcome.action !== 'failed') {
-        // A quarantined message recorded under a provisional key is superseded by its real outcome.
-        this.#prepare(
-          `DELETE FROM outcomes WHERE action = 'failed' AND key <> ? AND key = (SELECT outcome_key FROM intake WHERE id = ?)`,
-        ).run(commit.outcome.key, commit.intakeId);
-      }
-      if (commit.ticket) {
-        const ticket = commit.ticket;
-        this.#prepare(
-          `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
-               follows_ticket_id, created_by, created_at, updated_at)
-             VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
-               @followsTicketId, 'email-connector', @now, @now)`,
-        ).run({
-          ...ticket,
-          followsTicketId: ticket.followsTicketId ?? null,
-          seq: Number(ticket.number),
-          now,
-        });
-      }
-      if (commit.ticketUpdate) {
-        this.#prepare(
-          `UPDATE tickets SET status = ?, updated_at = ?, updated_by = 'email-connector' WHERE id = ?`,
-        ).run(commit.ticketUpdate.status, now, commit.ticketUpdate.id);
-      }
-      const insertNote = this.#prepare(
-        `INSERT INTO history_notes (id, account_id, ticket_id, date, description, kind, created_by, created_at,
-             updated_at)
-           VALUES (?, ?, ?, ?, ?, 'ticket', 'email-connector', ?, ?)`,
-      );
-      for (const note of commit.history ?? []) {
-        insertNote.run(randomUUID(), note.accountId, note.ticketId, now, note.description, now, now);
-      }
-      for (const document of commit.documents) this.#insertDocument(document, now);
-      const insertRef = this.#prepare(
-        'INSERT INTO thread_refs (ref, kind, ticket_id) VALUES (?, ?, ?) ON CONFLICT(ref) DO NOTHING',
-      );
-      for (const document of commit.documents) {
-        if (document.messageId) insertRef.run(document.messageId, 'message-id', document.ticketId);
-      }
-      const insertMail = this.#prepare(
-        `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
-           original_document_id, about_sender, created_at)
-         VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @originalDocumentId,
-           @aboutSender, @now)`,
-      );
-      for (const mail of commit.outgoing) {
-        insertMail.run({
-          id: mail.id,
-          key: commit.outcome.key,
-          kind: mail.kind,
-          recipients: JSON.stringify(mail.to),
-          first: (mail.to[0] ?? '').toLowerCase(),
-          subject: mail.subject,
-          messageId: mail.messageId,
-          mime: emptyBlob,
-          originalDocumentId: mail.originalDocumentId ?? null,
-          aboutSender: mail.aboutSender?.toLowerCase() ?? null,
-          now,
-        });
-        this.#writeBlob(`outbox:${mail.id}`, mail.mime);
-        if (mail.ticketId) {
-          insertRef.run(mail.messageId, 'message-id', mail.ticketId);
-          if (mail.referenceToken) insertRef.run(mail.referenceToken, 'token', mail.ticketId);
+    return translated(() => {
+      const now = nowIso();
+      const run = this.#db.transaction((): { outcome: OutcomeRecord; duplicate: boolean } => {
+        const findOutcome = this.#prepare('SELECT * FROM outcomes WHERE key = ?');
+        const deleteOutcome = this.#prepare('DELETE FROM outcomes WHERE key = ?');
+        const existing = findOutcome.get(commit.outcome.key) as Row | undefined;
+        const recorded = existing ? toOutcome(existing) : null;
+        if (recorded && !outcomeSupersedes(recorded, commit.outcome)) {
+          if (commit.intakeId) this.#finishIntakeRow(commit.intakeId, commit.outcome.key, now);
+          return { outcome: recorded, duplicate: true };
         }
-      }
-      const outcome: OutcomeRecord = { ...commit.outcome, createdAt: now };
-      this.#prepare(
-        `INSERT INTO outcomes (key, source, message_id, from_address, subject, action, code, reason, ticket_number,
-             account_id, flags, forwarded_to, sent, details, created_at)
-           VALUES (@key, @source, @messageId, @from, @subject, @action, @code, @reason, @ticketNumber, @accountId,
-             @flags, @forwardedTo, @sent, @details, @createdAt)`,
-      ).run({
-        ...outcome,
-        flags: JSON.stringify(outcome.flags),
-        forwardedTo: JSON.stringify(outcome.forwardedTo),
-        sent: JSON.stringify(outcome.sent),
-        details: outcome.details ? JSON.stringify(outcome.details) : null,
+        if (recorded) deleteOutcome.run(commit.outcome.key);
+        if (commit.intakeId) {
+          // A quarantined message recorded under a provisional key gives way to its outcome like any other.
+          const intake = this.#prepare('SELECT outcome_key FROM intake WHERE id = ?').get(commit.intakeId) as
+            Row | undefined;
+          const provisionalKey = strOrNull(intake?.outcome_key);
+          const provisional =
+            provisionalKey && provisionalKey !== commit.outcome.key
+              ? (findOutcome.get(provisionalKey) as Row | undefined)
+              : undefined;
+          if (provisional && outcomeSupersedes(toOutcome(provisional), commit.outcome))
+            deleteOutcome.run(provisionalKey);
+        }
+        if (commit.ticket) {
+          const ticket = commit.ticket;
+          this.#prepare(
+            `INSERT INTO tickets (id, seq, number, account_id, contact_id, subject, status, priority, kind, source,
+                 follows_ticket_id, created_by, created_at, updated_at)
+               VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
+                 @followsTicketId, 'email-connector', @now, @now)`,
+          ).run({
+            ...ticket,
+            followsTicketId: ticket.followsTicketId ?? null,
+            seq: Number(ticket.number),
+            now,
+          });
+        }
+        if (commit.ticketUpdate) {
+          this.#prepare(
+            `UPDATE tickets SET status = ?, updated_at = ?, updated_by = 'email-connector' WHERE id = ?`,
+          ).run(commit.ticketUpdate.status, now, commit.ticketUpdate.id);
+        }
+        const insertNote = this.#prepare(
+          `INSERT INTO history_notes (id, account_id, ticket_id, date, description, kind, created_by, created_at,
+               updated_at)
+             VALUES (?, ?, ?, ?, ?, 'ticket', 'email-connector', ?, ?)`,
+        );
+        for (const note of commit.history ?? []) {
+          insertNote.run(randomUUID(), note.accountId, note.ticketId, now, note.description, now, now);
+        }
+        for (const document of commit.documents) this.#insertDocument(document, now);
+        const insertRef = this.#prepare(
+          'INSERT INTO thread_refs (ref, kind, ticket_id) VALUES (?, ?, ?) ON CONFLICT(ref) DO NOTHING',
+        );
+        for (const document of commit.documents) {
+          if (document.messageId) insertRef.run(document.messageId, 'message-id', document.ticketId);
+        }
+        const insertMail = this.#prepare(
+          `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
+             original_document_id, about_sender, created_at)
+           VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @originalDocumentId,
+             @aboutSender, @now)`,
+        );
+        for (const mail of commit.outgoing) {
+          insertMail.run({
+            id: mail.id,
+            key: commit.outcome.key,
+            kind: mail.kind,
+            recipients: JSON.stringify(mail.to),
+            first: (mail.to[0] ?? '').toLowerCase(),
+            subject: mail.subject,
+            messageId: mail.messageId,
+            mime: emptyBlob,
+            originalDocumentId: mail.originalDocumentId ?? null,
+            aboutSender: mail.aboutSender?.toLowerCase() ?? null,
+            now,
+          });
+          this.#writeBlob(`outbox:${mail.id}`, mail.mime);
+          if (mail.ticketId) {
+            insertRef.run(mail.messageId, 'message-id', mail.ticketId);
+            if (mail.referenceToken) insertRef.run(mail.referenceToken, 'token', mail.ticketId);
+          }
+        }
+        const outcome: OutcomeRecord = {
+          ...commit.outcome,
+          mailbox: commit.outcome.mailbox ?? null,
+          createdAt: now,
+        };
+        this.#prepare(
+          `INSERT INTO outcomes (key, source, mailbox, message_id, from_address, subject, action, code, reason,
+               ticket_number, account_id, flags, forwarded_to, sent, details, created_at)
+             VALUES (@key, @source, @mailbox, @messageId, @from, @subject, @action, @code, @reason, @ticketNumber,
+               @accountId, @flags, @forwardedTo, @sent, @details, @createdAt)`,
+        ).run({
+          ...outcome,
+          flags: JSON.stringify(outcome.flags),
+          forwardedTo: JSON.stringify(outcome.forwardedTo),
+          sent: JSON.stringify(outcome.sent),
+          details: outcome.details ? JSON.stringify(outcome.details) : null,
+        });
+        if (commit.intakeId) this.#finishIntakeRow(commit.intakeId, commit.outcome.key, now);
+        return { outcome, duplicate: false };
       });
-      if (commit.intakeId) this.#finishIntakeRow(commit.intakeId, commit.outcome.key, now);
-      return { outcome, duplicate: false };
+      return run.immediate();
     });
-    return run.immediate();
   }
 
   #insertDocument(document: ProcessingCommit['documents'][number], now: string): void {
@@ -738,104 +745,119 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findOutcome(key: string): Promise<OutcomeRecord | null> {
-    const row = this.#prepare('SELECT * FROM outcomes WHERE key = ?').get(key) as Row | undefined;
-    return row ? toOutcome(row) : null;
+    return translated(() => {
+      const row = this.#prepare('SELECT * FROM outcomes WHERE key = ?').get(key) as Row | undefined;
+      return row ? toOutcome(row) : null;
+    });
   }
 
   async findOutcomesByMessageId(messageId: string, limit: number): Promise<OutcomeRecord[]> {
-    const rows = this.#prepare(
-      'SELECT * FROM outcomes WHERE message_id = ? ORDER BY created_at, rowid LIMIT ?',
-    ).all(messageId, limit) as Row[];
-    return rows.map(toOutcome);
+    return translated(() => {
+      const rows = this.#prepare(
+        'SELECT * FROM outcomes WHERE message_id = ? ORDER BY created_at, rowid LIMIT ?',
+      ).all(messageId, limit) as Row[];
+      return rows.map(toOutcome);
+    });
   }
 
   async listOutcomes(filter: OutcomeFilter = {}): Promise<OutcomeRecord[]> {
-    const rows = this.#prepare(
-      `SELECT * FROM outcomes WHERE (@action IS NULL OR action = @action)
-         ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
-    ).all({ action: filter.action ?? null, limit: filter.limit ?? 100 }) as Row[];
-    return rows.map(toOutcome);
+    return translated(() => {
+      const rows = this.#prepare(
+        `SELECT * FROM outcomes WHERE (@action IS NULL OR action = @action)
+           ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+      ).all({ action: filter.action ?? null, limit: filter.limit ?? 100 }) as Row[];
+      return rows.map(toOutcome);
+    });
   }
 
   async listPendingMail(limit: number, now: Date): Promise<PendingMail[]> {
-    const rows = this.#prepare(
-      `SELECT id, kind, recipients, subject, attempts, original_document_id FROM outbox
-         WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
-         ORDER BY created_at, rowid LIMIT ?`,
-    ).all(now.toISOString(), limit) as Row[];
-    return rows.map((row) => ({
-      id: str(row.id),
-      kind: str(row.kind) as PendingMail['kind'],
-      to: JSON.parse(str(row.recipients)) as string[],
-      subject: str(row.subject),
-      mime: this.#readBlob(`outbox:${str(row.id)}`),
-      original: row.original_document_id
-        ? {
-            documentId: str(row.original_document_id),
-            raw: this.#readBlob(`document:${str(row.original_document_id)}`),
-          }
-        : null,
-      attempts: Number(row.attempts),
-    }));
+    return translated(() => {
+      const rows = this.#prepare(
+        `SELECT id, kind, recipients, subject, attempts, original_document_id FROM outbox
+           WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+           ORDER BY created_at, rowid LIMIT ?`,
+      ).all(now.toISOString(), limit) as Row[];
+      return rows.map((row) => ({
+        id: str(row.id),
+        kind: str(row.kind) as PendingMail['kind'],
+        to: JSON.parse(str(row.recipients)) as string[],
+        subject: str(row.subject),
+        mime: this.#readBlob(`outbox:${str(row.id)}`),
+        original: row.original_document_id
+          ? {
+              documentId: str(row.original_document_id),
+              raw: this.#readBlob(`document:${str(row.original_document_id)}`),
+            }
+          : null,
+        attempts: Number(row.attempts),
+      }));
+    });
   }
 
   async markMailSent(id: string, sentAt: Date): Promise<void> {
-    this.#prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?`).run(
-      sentAt.toISOString(),
-      id,
-    );
+    return translated(() => {
+      this.#prepare(
+        `UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?`,
+      ).run(sentAt.toISOString(), id);
+    });
   }
 
   async markMailFailed(id: string, error: string, options: MailFailure): Promise<void> {
-    this.#prepare(
-      `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
-           state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?`,
-    ).run(error, options.retryAt?.toISOString() ?? null, options.final ? 1 : 0, id);
+    return translated(() => {
+      this.#prepare(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+             state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?`,
+      ).run(error, options.retryAt?.toISOString() ?? null, options.final ? 1 : 0, id);
+    });
   }
 
   async nextMailAttemptAt(): Promise<Date | null> {
-    const row = this.#prepare(
-      `SELECT min(coalesce(next_attempt_at, created_at)) AS at FROM outbox WHERE state = 'pending'`,
-    ).get() as Row;
-    return row.at ? new Date(str(row.at)) : null;
+    return translated(() => {
+      const row = this.#prepare(
+        `SELECT min(coalesce(next_attempt_at, created_at)) AS at FROM outbox WHERE state = 'pending'`,
+      ).get() as Row;
+      return row.at ? new Date(str(row.at)) : null;
+    });
   }
 
   async queueNotice(
     mail: NewOutgoingMail,
     state?: { key: string; expected: string | null; value: string },
   ): Promise<boolean> {
-    const now = nowIso();
-    const run = this.#db.transaction((): boolean => {
-      if (state) {
-        const row = this.#prepare('SELECT value FROM app_state WHERE key = ?').get(state.key) as
-          Row | undefined;
-        if ((row ? str(row.value) : null) !== state.expected) return false;
+    return translated(() => {
+      const now = nowIso();
+      const run = this.#db.transaction((): boolean => {
+        if (state) {
+          const row = this.#prepare('SELECT value FROM app_state WHERE key = ?').get(state.key) as
+            Row | undefined;
+          if ((row ? str(row.value) : null) !== state.expected) return false;
+          this.#prepare(
+            `INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?)
+               ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+          ).run(state.key, state.value, now);
+        }
+        // Not about a message: the outbox row names itself where other rows name their message's outcome.
         this.#prepare(
-          `INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-        ).run(state.key, state.value, now);
-      }
-      // Not about a message: the outbox row names itself where other rows name their message's outcome.
-      this.#prepare(
-        `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
-           about_sender, created_at)
-         VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @aboutSender, @now)`,
-      ).run({
-        id: mail.id,
-        key: `notice:${mail.id}`,
-        kind: mail.kind,
-        recipients: JSON.stringify(mail.to),
-        first: (mail.to[0] ?? '').toLowerCase(),
-        subject: mail.subject,
-        messageId: mail.messageId,
-        mime: emptyBlob,
-        aboutSender: mail.aboutSender?.toLowerCase() ?? null,
-        now,
+          `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
+             about_sender, created_at)
+           VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @aboutSender, @now)`,
+        ).run({
+          id: mail.id,
+          key: `notice:${mail.id}`,
+          kind: mail.kind,
+          recipients: JSON.stringify(mail.to),
+          first: (mail.to[0] ?? '').toLowerCase(),
+          subject: mail.subject,
+          messageId: mail.messageId,
+          mime: emptyBlob,
+          aboutSender: mail.aboutSender?.toLowerCase() ?? null,
+          now,
+        });
+        this.#writeBlob(`outbox:${mail.id}`, mail.mime);
+        return true;
       });
-      this.#writeBlob(`outbox:${mail.id}`, mail.mime);
-      return true;
+      return run.immediate();
     });
-    return run.immediate();
   }
 
   async enqueue(item: {
@@ -843,42 +865,48 @@ export class SqliteCrmStore implements CrmStore {
     source: string;
     now: Date;
   }): Promise<{ item: IntakeItem; created: boolean }> {
-    const now = item.now.toISOString();
-    const result = this.#prepare(
-      `INSERT INTO intake (id, mailbox_id, source, state, next_attempt_at, enqueued_at, updated_at)
-         VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(mailbox_id) DO NOTHING`,
-    ).run(randomUUID(), item.mailboxId, item.source, now, now, now);
-    const row = this.#prepare('SELECT * FROM intake WHERE mailbox_id = ?').get(item.mailboxId) as Row;
-    return { item: toIntake(row), created: result.changes === 1 };
+    return translated(() => {
+      const now = item.now.toISOString();
+      const result = this.#prepare(
+        `INSERT INTO intake (id, mailbox_id, source, state, next_attempt_at, enqueued_at, updated_at)
+           VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(mailbox_id) DO NOTHING`,
+      ).run(randomUUID(), item.mailboxId, item.source, now, now, now);
+      const row = this.#prepare('SELECT * FROM intake WHERE mailbox_id = ?').get(item.mailboxId) as Row;
+      return { item: toIntake(row), created: result.changes === 1 };
+    });
   }
 
   async claimIntake(options: ClaimOptions): Promise<IntakeItem[]> {
-    const now = options.now.toISOString();
-    const leaseUntil = new Date(options.now.getTime() + options.leaseMs).toISOString();
-    const claim = this.#db.transaction((): IntakeItem[] => {
-      const rows = this.#prepare(
-        `SELECT id FROM intake
-           WHERE (state = 'pending' AND next_attempt_at <= @now) OR (state = 'claimed' AND lease_until <= @now)
-           ORDER BY next_attempt_at, enqueued_at LIMIT @limit`,
-      ).all({ now, limit: options.limit }) as Row[];
-      const update = this.#prepare(
-        `UPDATE intake SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
-           updated_at = ? WHERE id = ?`,
-      );
-      const read = this.#prepare('SELECT * FROM intake WHERE id = ?');
-      return rows.map((row) => {
-        update.run(options.workerId, leaseUntil, now, row.id);
-        return toIntake(read.get(row.id) as Row);
+    return translated(() => {
+      const now = options.now.toISOString();
+      const leaseUntil = new Date(options.now.getTime() + options.leaseMs).toISOString();
+      const claim = this.#db.transaction((): IntakeItem[] => {
+        const rows = this.#prepare(
+          `SELECT id FROM intake
+             WHERE (state = 'pending' AND next_attempt_at <= @now) OR (state = 'claimed' AND lease_until <= @now)
+             ORDER BY next_attempt_at, enqueued_at LIMIT @limit`,
+        ).all({ now, limit: options.limit }) as Row[];
+        const update = this.#prepare(
+          `UPDATE intake SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+             updated_at = ? WHERE id = ?`,
+        );
+        const read = this.#prepare('SELECT * FROM intake WHERE id = ?');
+        return rows.map((row) => {
+          update.run(options.workerId, leaseUntil, now, row.id);
+          return toIntake(read.get(row.id) as Row);
+        });
       });
+      return claim.immediate();
     });
-    return claim.immediate();
   }
 
   async retryIntake(id: string, workerId: string, error: string, retryAt: Date): Promise<void> {
-    this.#prepare(
-      `UPDATE intake SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
-           lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'claimed'`,
-    ).run(error, retryAt.toISOString(), nowIso(), id, workerId);
+    return translated(() => {
+      this.#prepare(
+        `UPDATE intake SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
+             lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'claimed'`,
+      ).run(error, retryAt.toISOString(), nowIso(), id, workerId);
+    });
   }
 
   async quarantineIntake(
@@ -887,98 +915,111 @@ export class SqliteCrmStore implements CrmStore {
     error: string,
     outcomeKey: string | null,
   ): Promise<void> {
-    this.#prepare(
-      `UPDATE intake SET state = 'quarantined', last_error = ?, outcome_key = coalesce(?, outcome_key),
-           lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
-    ).run(error, outcomeKey, nowIso(), id, workerId);
-  }
-
-  async finishIntake(id: string, workerId: string, outcomeKey: string): Promise<void> {
-    this.#prepare(
-      `UPDATE intake SET state = 'done', outcome_key = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
-         WHERE id = ? AND lease_owner = ?`,
-    ).run(outcomeKey, nowIso(), id, workerId);
+    return translated(() => {
+      this.#prepare(
+        `UPDATE intake SET state = 'quarantined', last_error = ?, outcome_key = coalesce(?, outcome_key),
+             lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
+      ).run(error, outcomeKey, nowIso(), id, workerId);
+    });
   }
 
   async markIntakeSettled(id: string, at: Date): Promise<void> {
-    this.#prepare('UPDATE intake SET settled_at = ? WHERE id = ?').run(at.toISOString(), id);
+    return translated(() => {
+      this.#prepare('UPDATE intake SET settled_at = ? WHERE id = ?').run(at.toISOString(), id);
+    });
   }
 
   async listUnsettledIntake(
     before: Date,
     limit: number,
   ): Promise<{ item: IntakeItem; folder: 'processed' | 'failed' }[]> {
-    const rows = this.#prepare(
-      `SELECT i.*, CASE WHEN i.state = 'quarantined' OR o.action = 'failed' THEN 'failed' ELSE 'processed' END AS folder
-       FROM intake i LEFT JOIN outcomes o ON o.key = i.outcome_key
-       WHERE i.settled_at IS NULL AND i.state IN ('done', 'quarantined') AND i.updated_at < ?
-       ORDER BY i.updated_at LIMIT ?`,
-    ).all(before.toISOString(), limit) as Row[];
-    return rows.map((row) => ({
-      item: toIntake(row),
-      folder: row.folder === 'failed' ? 'failed' : 'processed',
-    }));
+    return translated(() => {
+      const rows = this.#prepare(
+        `SELECT i.*, CASE WHEN i.state = 'quarantined' OR o.action = 'failed' THEN 'failed' ELSE 'processed' END AS folder
+         FROM intake i LEFT JOIN outcomes o ON o.key = i.outcome_key
+         WHERE i.settled_at IS NULL AND i.state IN ('done', 'quarantined') AND i.updated_at < ?
+         ORDER BY i.updated_at LIMIT ?`,
+      ).all(before.toISOString(), limit) as Row[];
+      return rows.map((row) => ({
+        item: toIntake(row),
+        folder: row.folder === 'failed' ? 'failed' : 'processed',
+      }));
+    });
   }
 
   async findIntake(idOrMailboxId: string): Promise<IntakeItem | null> {
-    const row = this.#prepare('SELECT * FROM intake WHERE id = ? OR mailbox_id = ? LIMIT 1').get(
-      idOrMailboxId,
-      idOrMailboxId,
-    ) as Row | undefined;
-    return row ? toIntake(row) : null;
+    return translated(() => {
+      const row = this.#prepare('SELECT * FROM intake WHERE id = ? OR mailbox_id = ? LIMIT 1').get(
+        idOrMailboxId,
+        idOrMailboxId,
+      ) as Row | undefined;
+      return row ? toIntake(row) : null;
+    });
   }
 
   async listIntake(state: IntakeState, limit: number): Promise<IntakeItem[]> {
-    const rows = this.#prepare(
-      'SELECT * FROM intake WHERE state = ? ORDER BY enqueued_at, rowid LIMIT ?',
-    ).all(state, limit) as Row[];
-    return rows.map(toIntake);
+    return translated(() => {
+      const rows = this.#prepare(
+        'SELECT * FROM intake WHERE state = ? ORDER BY enqueued_at, rowid LIMIT ?',
+      ).all(state, limit) as Row[];
+      return rows.map(toIntake);
+    });
   }
 
   async requeueQuarantined(ids: readonly string[] | 'all', now: Date): Promise<number> {
-    const at = now.toISOString();
-    const result =
-      ids === 'all'
-        ? this.#prepare(
-            `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
-               WHERE state = 'quarantined'`,
-          ).run(at, at)
-        : this.#prepare(
-            `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
-               WHERE state = 'quarantined' AND (id IN (SELECT value FROM json_each(?))
-                 OR mailbox_id IN (SELECT value FROM json_each(?)))`,
-          ).run(at, at, JSON.stringify(ids), JSON.stringify(ids));
-    return result.changes;
+    return translated(() => {
+      const at = now.toISOString();
+      const result =
+        ids === 'all'
+          ? this.#prepare(
+              `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                 WHERE state = 'quarantined'`,
+            ).run(at, at)
+          : this.#prepare(
+              `UPDATE intake SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                 WHERE state = 'quarantined' AND (id IN (SELECT value FROM json_each(?))
+                   OR mailbox_id IN (SELECT value FROM json_each(?)))`,
+            ).run(at, at, JSON.stringify(ids), JSON.stringify(ids));
+      return result.changes;
+    });
   }
 
   async getState(key: string): Promise<string | null> {
-    const row = this.#prepare('SELECT value FROM app_state WHERE key = ?').get(key) as Row | undefined;
-    return row ? str(row.value) : null;
+    return translated(() => {
+      const row = this.#prepare('SELECT value FROM app_state WHERE key = ?').get(key) as Row | undefined;
+      return row ? str(row.value) : null;
+    });
   }
 
   async setState(key: string, value: string | null): Promise<void> {
-    if (value === null) {
-      this.#prepare('DELETE FROM app_state WHERE key = ?').run(key);
-      return;
-    }
-    this.#prepare(
-      `INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-    ).run(key, value, nowIso());
+    return translated(() => {
+      if (value === null) {
+        this.#prepare('DELETE FROM app_state WHERE key = ?').run(key);
+        return;
+      }
+      this.#prepare(
+        `INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ).run(key, value, nowIso());
+    });
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number, now: Date): Promise<boolean> {
-    const until = new Date(now.getTime() + ttlMs).toISOString();
-    const result = this.#prepare(
-      `INSERT INTO leases (name, owner, until) VALUES (@name, @owner, @until)
-         ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until = excluded.until
-         WHERE leases.owner = excluded.owner OR leases.until <= @now`,
-    ).run({ name, owner, until, now: now.toISOString() });
-    return result.changes === 1;
+    return translated(() => {
+      const until = new Date(now.getTime() + ttlMs).toISOString();
+      const result = this.#prepare(
+        `INSERT INTO leases (name, owner, until) VALUES (@name, @owner, @until)
+           ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+           WHERE leases.owner = excluded.owner OR leases.until <= @now`,
+      ).run({ name, owner, until, now: now.toISOString() });
+      return result.changes === 1;
+    });
   }
 
   async releaseLease(name: string, owner: string): Promise<void> {
-    this.#prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
+    return translated(() => {
+      this.#prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
+    });
   }
 
   async applyXmlTransaction(
@@ -986,7 +1027,9 @@ export class SqliteCrmStore implements CrmStore {
     transaction: ValidatedXmlTransaction,
     author: string,
   ): Promise<XmlTransactionResult> {
-    return applyXmlTransactionSqlite(this.#db, key, transaction, author);
+    return translated(() => {
+      return applyXmlTransactionSqlite(this.#db, key, transaction, author, new Date());
+    });
   }
 }
 

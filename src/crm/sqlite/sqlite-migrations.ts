@@ -402,4 +402,12 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       );
     `,
   },
+  {
+    version: 9,
+    name: 'the support mailbox of each outcome',
+    sql: `
+      -- Which support mailbox the message came to (several can be served); NULL for earlier outcomes and files.
+      ALTER TABLE outcomes ADD COLUMN mailbox TEXT;
+    `,
+  },
 ];

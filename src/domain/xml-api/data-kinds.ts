@@ -15,6 +15,20 @@ export type XmlFieldType =
 /** The kind of record a link field names; the store refuses a link to a record that does not exist. */
 export type XmlLinkTarget = 'account' | 'contact' | 'ticket' | 'employee' | 'asset';
 
+/**
+ * Where each kind of linked record lives (our table, with an `id` column) and whether it belongs to an account
+ * (an `account_id` column): a link to one of those must name a record of the linking record's account.
+ * domain/xml-api/record-checks.ts applies these; a store only answers "does this record exist, and whose is it".
+ */
+export const xmlLinkTargets: Readonly<Record<XmlLinkTarget, { table: string; belongsToAccount: boolean }>> =
+  Object.freeze({
+    account: { table: 'accounts', belongsToAccount: false },
+    contact: { table: 'contacts', belongsToAccount: true },
+    ticket: { table: 'tickets', belongsToAccount: true },
+    employee: { table: 'employees', belongsToAccount: false },
+    asset: { table: 'assets', belongsToAccount: true },
+  });
+
 export interface XmlFieldSpec {
   code: string;
   /** Our column (the SQLite and SQL Server adapters use these names). */

@@ -1,7 +1,7 @@
 import type { EmailAttachment, ParsedEmail } from '../email.ts';
 import { xmlApiError } from './xml-api-errors.ts';
 import type { XmlApiError } from './xml-api-errors.ts';
-import { defaultXmlDocumentLimits } from './parse-xml-document.ts';
+import { defaultXmlDocumentLimits } from './xml-element.ts';
 
 export const transactionRootName = 'CommitCRMTransaction';
 

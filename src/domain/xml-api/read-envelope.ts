@@ -1,6 +1,6 @@
 import { xmlApiError } from './xml-api-errors.ts';
 import type { XmlApiError } from './xml-api-errors.ts';
-import type { XmlElement } from './parse-xml-document.ts';
+import type { XmlElement } from './xml-element.ts';
 import { transactionRootName } from './detect-transactions.ts';
 
 /** The envelope of one transaction, as written; values are trimmed text, null when absent or empty. */

@@ -1,7 +1,6 @@
 import { findDataKind, findField, unsupportedDataKinds } from './data-kinds.ts';
 import type { XmlDataKindSpec, XmlFieldSpec } from './data-kinds.ts';
 import { convertFieldValue } from './field-values.ts';
-import { passwordMatches } from './check-password.ts';
 import { xmlApiError } from './xml-api-errors.ts';
 import type { XmlApiError } from './xml-api-errors.ts';
 import type { XmlTransactionEnvelope } from './read-envelope.ts';
@@ -23,6 +22,11 @@ export interface XmlValidationContext {
   newRecordId: string;
   /** Fills a required date the transaction leaves out (e.g. a history note's date). */
   now: Date;
+  /**
+   * Whether the transaction's password is the configured one, in time that does not depend on either (hashing
+   * is I/O-free but not the domain's: processing/xml-api/check-password.ts).
+   */
+  passwordMatches: (given: string | null, expected: string) => boolean;
 }
 
 export type XmlValidation =
@@ -118,7 +122,7 @@ export function validateTransaction(
   settings: XmlValidationSettings,
   context: XmlValidationContext,
 ): XmlValidation {
-  if (settings.password && !passwordMatches(envelope.password, settings.password)) {
+  if (settings.password && !context.passwordMatches(envelope.password, settings.password)) {
     return refused([
       xmlApiError(
         'BAD_PASSWORD',

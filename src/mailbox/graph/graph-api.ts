@@ -52,6 +52,13 @@ export interface GraphCall {
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** Answers with HTTP 429 so far, over every mailbox of the process: /metrics counts per process. */
+let throttledResponses = 0;
+
+export function graphThrottledResponses(): number {
+  return throttledResponses;
+}
+
 /**
  * Every Graph request goes through here: one concurrency slot per request, a timeout, the immutable-id preference,
  * the client's own retry switched off (this class or the caller decides), and errors translated to GraphRequestError.
@@ -104,6 +111,7 @@ export class GraphApi {
       const result = await this.#whenOpen<T>(call, earliest, deadline);
       if (result.ok) return result.value;
       const failure = toGraphRequestError(result.error, call.what);
+      if (failure.status === 429) throttledResponses += 1;
       if (failure.retryAfterMs !== null) this.#holdUntil(Date.now() + failure.retryAfterMs);
       if (!failure.retryable || attempt >= retries || call.signal?.aborted) throw failure;
       // Retrying sooner than asked is what gets an app throttled harder: the caller schedules the longer wait.

@@ -11,6 +11,8 @@ export interface InboxDeltaOptions {
   now: () => Date;
   /** How far before the last completed catch-up a restarted delta looks; default 24 h. */
   resetMarginMs?: number;
+  /** The intake queue's id for a message found; default its Graph id (several mailboxes: it names the mailbox). */
+  queueIdOf?: (messageId: string) => string;
 }
 
 interface DeltaPage {
@@ -62,7 +64,7 @@ export class InboxDelta {
         if ('@removed' in item || typeof item.id !== 'string') continue;
         result.seen += 1;
         const { created } = await this.#o.store.enqueue({
-          mailboxId: item.id,
+          mailboxId: this.#o.queueIdOf?.(item.id) ?? item.id,
           source: 'graph',
           now: this.#o.now(),
         });

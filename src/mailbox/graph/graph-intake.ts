@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import type { FetchOptions } from '@microsoft/microsoft-graph-client';
 import type express from 'express';
-import type { Config } from '../../config/config.ts';
+import { supportMailboxes, type Config } from '../../config/config.ts';
 import type { CrmStore } from '../../crm/crm-store.ts';
 import { outsideLogContext, type Logger } from '../../log/logger.ts';
-import { createGraphWebhookRouter, type LifecycleEvent } from '../../http/graph-webhook.ts';
+import {
+  createGraphWebhookRouter,
+  type LifecycleEvent,
+  type WebhookTarget,
+} from '../../http/graph-webhook.ts';
 import { RejectionLog } from '../../http/rejection-log.ts';
 import type { Mailbox } from '../mailbox.ts';
 import { CoalescingTask } from './coalescing-task.ts';
@@ -26,6 +30,10 @@ export interface GraphIntakeOptions {
   logger: Logger;
   /** Default: chosen by GRAPH_AUTH. Tests inject a fake (@azure/identity refuses non-HTTPS authorities). */
   credential?: TokenCredential;
+  /** The mailbox to watch; default the only one SUPPORT_MAILBOX names (graph-intakes.ts passes each of several). */
+  mailbox?: string;
+  /** The intake queue's id for one of its messages; default the Graph id (several mailboxes: it names the mailbox). */
+  queueIdOf?: (messageId: string) => string;
   now?: () => Date;
   /** Passed to every Graph fetch, e.g. `{ dispatcher }` trusting a stand-in's certificate. Default none. */
   fetchOptions?: FetchOptions;
@@ -71,19 +79,31 @@ export interface GraphIntake {
   onEnqueued(cb: () => void): void;
   /** Graph requests sent so far (every attempt). */
   readonly graphRequests: number;
-  /** The inbox subscription, for operators (`email-connector graph …`); using it starts no timer. */
+  /**
+   * The inbox subscription, for operators (`email-connector graph …`); using it starts no timer. With several
+   * mailboxes, the first one's.
+   */
   readonly subscriptions: SubscriptionManager;
   /** When a delta catch-up last completed (on any instance), as the store has it; null if never. */
   lastDeltaCompletedAt(): Promise<string | null>;
 }
 
+/** One mailbox's intake, which a webhook serving several mailboxes routes to (graph-intakes.ts). */
+export interface MailboxIntake extends GraphIntake {
+  /** What the webhook does with this mailbox's notifications and lifecycle events. */
+  readonly webhookTarget: WebhookTarget;
+}
+
 type PendingAction = 'renew' | 'replace';
 
 /** Builds the Graph mailbox adapter, its webhook routes, the subscription manager and the delta catch-up. */
-export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
+export function createGraphIntake(options: GraphIntakeOptions): MailboxIntake {
   const { config, store } = options;
-  const mailboxName = config.SUPPORT_MAILBOX;
-  if (!mailboxName) throw new Error('SUPPORT_MAILBOX is required for the Graph intake');
+  const configured = supportMailboxes(config);
+  if (configured.length === 0) throw new Error('SUPPORT_MAILBOX is required for the Graph intake');
+  if (!options.mailbox && configured.length > 1)
+    throw new Error('SUPPORT_MAILBOX names several mailboxes: createGraphIntakes builds an intake for each');
+  const mailboxName = options.mailbox ?? (configured[0] as string);
   if (!config.PUBLIC_BASE_URL) throw new Error('PUBLIC_BASE_URL is required for the Graph intake');
   if (!config.GRAPH_CLIENT_STATE) throw new Error('GRAPH_CLIENT_STATE is required for the Graph intake');
   const clientState = config.GRAPH_CLIENT_STATE;
@@ -122,7 +142,14 @@ export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
     ...(options.subscriptionLifetimeMinutes ? { lifetimeMinutes: options.subscriptionLifetimeMinutes } : {}),
     ...(options.renewBeforeExpiryMs ? { renewBeforeMs: options.renewBeforeExpiryMs } : {}),
   });
-  const delta = new InboxDelta({ api, store, logger, mailbox: mailboxName, now });
+  const delta = new InboxDelta({
+    api,
+    store,
+    logger,
+    mailbox: mailboxName,
+    now,
+    queueIdOf: options.queueIdOf,
+  });
 
   const listeners: (() => void)[] = [];
   const notifyEnqueued = () => {
@@ -212,18 +239,22 @@ export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
 
   // Forged notifications are counted, not logged one by one; the count's timer stops with the intake.
   const rejections = new RejectionLog(options.logger.child({ component: 'graph-webhook' }));
+  const webhookTarget: WebhookTarget = {
+    isKnownSubscription: (id) => subscriptions.isKnown(id),
+    queueIdOf: options.queueIdOf,
+    onLifecycle,
+    onNotified: ({ created }) => {
+      state.lastNotificationAt = now().toISOString();
+      if (created > 0) notifyEnqueued();
+    },
+  };
   const router = createGraphWebhookRouter({
     store,
     logger: options.logger,
     rejections,
     clientState,
     now,
-    isKnownSubscription: (id) => subscriptions.isKnown(id),
-    onLifecycle,
-    onNotified: ({ created }) => {
-      state.lastNotificationAt = now().toISOString();
-      if (created > 0) notifyEnqueued();
-    },
+    ...webhookTarget,
   });
 
   const every = (ms: number, task: CoalescingTask) => {
@@ -304,6 +335,7 @@ export function createGraphIntake(options: GraphIntakeOptions): GraphIntake {
   return {
     mailbox,
     router,
+    webhookTarget,
     get graphRequests() {
       return api.requestCount;
     },

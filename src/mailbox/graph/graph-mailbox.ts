@@ -1,4 +1,4 @@
-import type { Mailbox, SendMailOptions, SettledFolder } from '../mailbox.ts';
+import type { Mailbox, MessageOrigin, SendMailOptions, SettledFolder } from '../mailbox.ts';
 import { GraphRequestError } from './graph-error.ts';
 import { segment, type GraphApi } from './graph-api.ts';
 
@@ -22,6 +22,7 @@ export class GraphMailbox implements Mailbox {
   readonly name = 'graph';
   readonly #api: GraphApi;
   readonly #user: string;
+  readonly #origin: MessageOrigin;
   readonly #folderNames: Readonly<Record<SettledFolder, string>>;
   /** Folder ids, looked up or created once per process; a failed look-up is forgotten so it is tried again. */
   readonly #folderIds = new Map<SettledFolder, Promise<string>>();
@@ -29,6 +30,7 @@ export class GraphMailbox implements Mailbox {
   constructor(options: GraphMailboxOptions) {
     this.#api = options.api;
     this.#user = `/users/${segment(options.mailbox)}`;
+    this.#origin = { mailbox: options.mailbox, supportAddress: null };
     this.#folderNames = options.folderNames ?? { processed: 'Processed', failed: 'Failed' };
   }
 
@@ -75,6 +77,10 @@ export class GraphMailbox implements Mailbox {
       if (error instanceof GraphRequestError && error.kind === 'not-found') return;
       throw error;
     }
+  }
+
+  origin(): MessageOrigin {
+    return { ...this.#origin };
   }
 
   async listInbox(): Promise<string[]> {

@@ -1,6 +1,6 @@
 import type { CrmStore } from '../../crm/crm-store.ts';
 import type { Logger } from '../../log/logger.ts';
-import { clientStateFingerprint } from './client-state.ts';
+import { clientStateFingerprint } from '../../http/client-state.ts';
 import { GraphRequestError } from './graph-error.ts';
 import type { GraphApi } from './graph-api.ts';
 

@@ -1,7 +1,7 @@
 import { normaliseAddress } from '../../domain/addresses.ts';
 import { buildResponseXml } from '../../domain/xml-api/build-response.ts';
 import type { XmlTransactionReport } from '../../domain/xml-api/build-response.ts';
-import { isOwnAddress, readResponseAddress } from '../../domain/xml-api/response-address.ts';
+import { isOwnAddress, readResponseAddress } from './response-address.ts';
 import type { NewOutgoingMail } from '../../crm/crm-store.ts';
 import { composeMail } from '../compose-mail.ts';
 import { newMessageId } from '../thread-reference.ts';

@@ -1,4 +1,4 @@
-import { parseXmlDocument } from '../../domain/xml-api/parse-xml-document.ts';
+import { parseXmlDocument } from './parse-xml-document.ts';
 import type { XmlApiDocument } from '../../domain/xml-api/detect-transactions.ts';
 import { readEnvelope } from '../../domain/xml-api/read-envelope.ts';
 import { validateTransaction } from '../../domain/xml-api/validate-transaction.ts';
@@ -6,6 +6,7 @@ import type { XmlValidationSettings } from '../../domain/xml-api/validate-transa
 import type { XmlTransactionReport } from '../../domain/xml-api/build-response.ts';
 import type { XmlApiError } from '../../domain/xml-api/xml-api-errors.ts';
 import type { CrmStore } from '../../crm/crm-store.ts';
+import { passwordMatches } from './check-password.ts';
 
 /** Who a change is recorded as when the transaction does not say (no ExternalApplicationName). */
 export const defaultXmlApiAuthor = 'XML API';
@@ -70,6 +71,7 @@ export async function runTransaction(
   const validation = validateTransaction(envelope, errors, context.settings, {
     newRecordId: context.newId(),
     now: context.now(),
+    passwordMatches,
   });
   if (!validation.ok) {
     return run({

@@ -1,27 +1,9 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { EntityDecoderOptions } from 'fast-xml-parser';
-import { xmlApiError } from './xml-api-errors.ts';
-import type { XmlApiError } from './xml-api-errors.ts';
-
-/** An element as the XML API reads it: attributes are ignored, every value is text. */
-export interface XmlElement {
-  name: string;
-  /** The element's own text (CDATA included), trimmed; empty for an empty element. */
-  text: string;
-  children: XmlElement[];
-}
-
-export interface XmlDocumentLimits {
-  /** Largest accepted document in UTF-8 bytes. Default 1 MiB: a transaction is a few KB. */
-  maxBytes: number;
-  /** Deepest accepted element nesting. Default 8: a transaction nests 3 deep. */
-  maxDepth: number;
-}
-
-export const defaultXmlDocumentLimits: Readonly<XmlDocumentLimits> = Object.freeze({
-  maxBytes: 1024 * 1024,
-  maxDepth: 8,
-});
+import { xmlApiError } from '../../domain/xml-api/xml-api-errors.ts';
+import type { XmlApiError } from '../../domain/xml-api/xml-api-errors.ts';
+import { defaultXmlDocumentLimits } from '../../domain/xml-api/xml-element.ts';
+import type { XmlDocumentLimits, XmlElement } from '../../domain/xml-api/xml-element.ts';
 
 export type XmlParseResult = { ok: true; root: XmlElement } | { ok: false; error: XmlApiError };
 

@@ -1,3 +1,5 @@
+// The webhook checks the clientState and mailbox/graph creates subscriptions with it; it lives beside the webhook so
+// that http/ imports no adapter.
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();

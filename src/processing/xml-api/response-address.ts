@@ -1,5 +1,5 @@
 import addressparser from 'nodemailer/lib/addressparser/index.js';
-import { normaliseAddress } from '../addresses.ts';
+import { normaliseAddress } from '../../domain/addresses.ts';
 
 /** The one mailbox a `SendResponseToEmail` names (lower-case), or why it names none. */
 export type ResponseAddress = { ok: true; address: string } | { ok: false; reason: string };
