@@ -26,12 +26,15 @@ export class MemoryMailbox implements Mailbox {
   readonly name = 'memory';
   readonly messages = new Map<string, Buffer>();
   sent = 0;
+  sentBytes = 0;
   async fetchRaw(id: string): Promise<Buffer> {
     const raw = this.messages.get(id);
     if (!raw) throw new MailboxError('not-found', id);
     return raw;
   }
-  async send(): Promise<void> {
+  /** Encodes the mail as the Graph mailbox does for sendMail's body: its time and memory are the service's. */
+  async send(mime: Buffer): Promise<void> {
+    this.sentBytes += mime.toString('base64').length;
     this.sent += 1;
   }
   async settle(id: string): Promise<void> {
@@ -66,6 +69,7 @@ export function benchWorker(
   deps: ProcessDeps,
   mailbox: MemoryMailbox,
   workerId: string,
+  onFinal?: () => void,
 ): IntakeWorker {
   return new IntakeWorker(deps, mailbox, new OutboxSender(store, mailbox, deps.logger), {
     concurrency: 2, // the service's default WORKER_CONCURRENCY
@@ -74,5 +78,6 @@ export function benchWorker(
     leaseMs: 300_000,
     pollIntervalMs: 1000,
     workerId,
+    ...(onFinal ? { onFinal } : {}),
   });
 }

@@ -152,10 +152,13 @@ export function corpusCrm(accounts: number) {
 }
 
 /** A customer's mail of about `megabytes` MB: a short text and one large attachment. */
-export function bigMessage(megabytes: number): Buffer {
+export function bigMessage(
+  megabytes: number,
+  { from = 'contact1@acct1.example', subject = 'Big scan' }: { from?: string; subject?: string } = {},
+): Buffer {
   const attachment = randomBytes(Math.floor((megabytes * 1_048_576 - 4096) * 0.74));
   return Buffer.from(
-    'From: contact1@acct1.example\r\nTo: support@msp.example\r\nSubject: Big scan\r\nMessage-ID: <big@acct1.example>\r\n' +
+    `From: ${from}\r\nTo: support@msp.example\r\nSubject: ${subject}\r\nMessage-ID: <big@acct1.example>\r\n` +
       'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n' +
       `--x\r\nContent-Type: application/pdf; name="scan.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${base64Lines(attachment)}\r\n--x--\r\n`,
   );

@@ -146,7 +146,9 @@ export class IntakeWorker {
         );
       } finally {
         this.#ticking = null;
-        if (!this.#stopped) this.#schedule(this.#options.pollIntervalMs);
+        // A message that finished while this pass was sending or moving asked for another pass: run it now,
+        // not after the poll interval (which would leave the free slots idle for up to a second).
+        if (!this.#stopped) this.#schedule(this.#tickAgain ? 0 : this.#options.pollIntervalMs);
       }
     })();
   }

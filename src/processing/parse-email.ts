@@ -178,6 +178,8 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
       skipImageLinks: true,
       skipTextLinks: true,
       keepCidLinks: true,
+      // mailparser hashes every attachment (md5) by default; nothing here reads that checksum.
+      checksumAlgo: false,
     });
   } catch (error) {
     throw new MessageParseError(`unreadable MIME: ${(error as Error).message}`, { cause: error });

@@ -37,6 +37,12 @@ describe('configuration', () => {
     for (const name of names) expect(text, name).toMatch(new RegExp(`# [^\\n]+\\n${name}=`));
   });
 
+  it('names every variable in the README’s configuration section', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const missing = Object.keys(configSchema.shape).filter((name) => !readme.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+
   it.each([
     ['PORT', 'abc', /PORT: must be a whole number/],
     ['PORT', '70000', /PORT: must be between 0 and 65535/],

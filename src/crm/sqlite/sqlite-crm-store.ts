@@ -730,11 +730,29 @@ export class SqliteCrmStore implements CrmStore {
     }
   }
 
+  /**
+   * A large value read back into one buffer of its exact size, one part at a time: reading all parts and then
+   * concatenating them held the value twice (70 MB for a 35 MB message). SQLite answers `length()` of a blob
+   * from the record header, without reading the blob.
+   */
   #readBlob(owner: string): Buffer {
-    const parts = this.#prepare('SELECT data FROM blob_parts WHERE owner = ? ORDER BY part').all(
+    const size = Number(
+      (
+        this.#prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM blob_parts WHERE owner = ?').get(
+          owner,
+        ) as Row
+      ).n,
+    );
+    const value = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const row of this.#prepare('SELECT data FROM blob_parts WHERE owner = ? ORDER BY part').iterate(
       owner,
-    ) as Row[];
-    return Buffer.concat(parts.map((row) => row.data as Buffer));
+    ) as IterableIterator<Row>) {
+      const data = row.data as Buffer;
+      // Parts are written once, with their owner, and never changed: the size read above still holds.
+      at += data.copy(value, at);
+    }
+    return at === size ? value : value.subarray(0, at);
   }
 
   #finishIntakeRow(id: string, outcomeKey: string, now: string): void {
