@@ -24,102 +24,25 @@ import type {
 import { StoreOpenError } from '../crm-store.ts';
 import type { CrmImport } from '../crm-import.ts';
 import { CrmImportError, describeTicket } from '../crm-import.ts';
+import {
+  str,
+  strOrNull,
+  toAccount,
+  toEmployee,
+  toIntake,
+  toOutcome,
+  toTicket,
+  type Row,
+} from '../record-rows.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
 import { translated } from './sqlite-errors.ts';
 import { takeNextTicketSequence } from './sqlite-ticket-numbers.ts';
 import { applyXmlTransactionSqlite } from './sqlite-xml-records.ts';
 import type { ValidatedXmlTransaction, XmlTransactionResult } from '../../domain/xml-api/xml-transaction.ts';
 
-type Row = Record<string, unknown>;
-
 /** The normalised match key of a CRM email field: a lower-case address or bare domain. */
 function emailKey(value: string | null | undefined): string | null {
   return classifyEmailField(value)?.value ?? null;
-}
-
-const str = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
-const strOrNull = (value: unknown): string | null =>
-  value === null || value === undefined ? null : String(value);
-
-function toAccount(row: Row): Account {
-  return {
-    id: str(row.id),
-    company: str(row.company),
-    fileAs: str(row.file_as),
-    email1: strOrNull(row.email1),
-    email2: strOrNull(row.email2),
-    accountNumber: strOrNull(row.account_number),
-    foreignId: strOrNull(row.foreign_id),
-    customFields: JSON.parse(str(row.custom_fields) || '{}') as Record<string, string>,
-    contact: strOrNull(row.contact),
-    phone: strOrNull(row.phone),
-    address: strOrNull(row.address),
-    city: strOrNull(row.city),
-    zip: strOrNull(row.zip),
-    country: strOrNull(row.country),
-  };
-}
-
-function toTicket(row: Row): Ticket {
-  return {
-    id: str(row.id),
-    number: str(row.number),
-    accountId: str(row.account_id),
-    contactId: strOrNull(row.contact_id),
-    subject: str(row.subject),
-    status: str(row.status),
-    priority: strOrNull(row.priority),
-    kind: strOrNull(row.kind),
-    source: strOrNull(row.source),
-    createdAt: str(row.created_at),
-    updatedAt: str(row.updated_at),
-  };
-}
-
-function toEmployee(row: Row): Employee {
-  return {
-    id: str(row.id),
-    name: str(row.name),
-    email1: strOrNull(row.email1),
-    email2: strOrNull(row.email2),
-    active: Number(row.active) === 1,
-  };
-}
-
-function toOutcome(row: Row): OutcomeRecord {
-  return {
-    key: str(row.key),
-    source: str(row.source),
-    mailbox: strOrNull(row.mailbox),
-    messageId: strOrNull(row.message_id),
-    from: strOrNull(row.from_address),
-    subject: str(row.subject),
-    action: str(row.action) as OutcomeRecord['action'],
-    code: str(row.code),
-    reason: str(row.reason),
-    ticketNumber: strOrNull(row.ticket_number),
-    accountId: strOrNull(row.account_id),
-    flags: JSON.parse(str(row.flags)) as string[],
-    forwardedTo: JSON.parse(str(row.forwarded_to)) as string[],
-    sent: JSON.parse(str(row.sent)) as OutcomeRecord['sent'],
-    details: row.details ? (JSON.parse(str(row.details)) as Record<string, unknown>) : null,
-    createdAt: str(row.created_at),
-  };
-}
-
-function toIntake(row: Row): IntakeItem {
-  return {
-    id: str(row.id),
-    mailboxId: str(row.mailbox_id),
-    source: str(row.source),
-    state: str(row.state) as IntakeState,
-    attempts: Number(row.attempts),
-    lastError: strOrNull(row.last_error),
-    outcomeKey: strOrNull(row.outcome_key),
-    enqueuedAt: str(row.enqueued_at),
-    nextAttemptAt: str(row.next_attempt_at),
-    settledAt: strOrNull(row.settled_at),
-  };
 }
 
 const nowIso = (): string => new Date().toISOString();

@@ -1,20 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { Account, Employee, Ticket } from '../../domain/crm.ts';
-import type { IntakeItem, IntakeState, OutcomeRecord } from '../crm-store.ts';
-import type { Row } from './sql-database.ts';
 
-/** Rows as the driver returns them (datetime2 as Date, bit as boolean, bigint as text) → the port's records. */
-
-export const str = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
-
-export const strOrNull = (value: unknown): string | null =>
-  value === null || value === undefined ? null : String(value);
-
-/** A datetime2 column as the ISO text the port speaks (SQLite stores that text itself). */
-export const isoOrNull = (value: unknown): string | null =>
-  value instanceof Date ? value.toISOString() : strOrNull(value);
-
-export const iso = (value: unknown): string => isoOrNull(value) ?? '';
+export {
+  iso,
+  isoOrNull,
+  str,
+  strOrNull,
+  toAccount,
+  toEmployee,
+  toIntake,
+  toOutcome,
+  toTicket,
+} from '../record-rows.ts';
 
 /** The longest key an index takes here (nvarchar(450)); see `storedKey`. */
 export const maxKeyLength = 450;
@@ -29,85 +25,4 @@ export function storedKey(value: string | null): string | null;
 export function storedKey(value: string | null): string | null {
   if (value === null || value.length <= maxKeyLength) return value;
   return `sha256-of-long-key:${createHash('sha256').update(value, 'utf8').digest('hex')}`;
-}
-
-export function toAccount(row: Row): Account {
-  return {
-    id: str(row.id),
-    company: str(row.company),
-    fileAs: str(row.file_as),
-    email1: strOrNull(row.email1),
-    email2: strOrNull(row.email2),
-    accountNumber: strOrNull(row.account_number),
-    foreignId: strOrNull(row.foreign_id),
-    customFields: JSON.parse(str(row.custom_fields) || '{}') as Record<string, string>,
-    contact: strOrNull(row.contact),
-    phone: strOrNull(row.phone),
-    address: strOrNull(row.address),
-    city: strOrNull(row.city),
-    zip: strOrNull(row.zip),
-    country: strOrNull(row.country),
-  };
-}
-
-export function toTicket(row: Row): Ticket {
-  return {
-    id: str(row.id),
-    number: str(row.number),
-    accountId: str(row.account_id),
-    contactId: strOrNull(row.contact_id),
-    subject: str(row.subject),
-    status: str(row.status),
-    priority: strOrNull(row.priority),
-    kind: strOrNull(row.kind),
-    source: strOrNull(row.source),
-    createdAt: str(row.created_at),
-    updatedAt: str(row.updated_at),
-  };
-}
-
-export function toEmployee(row: Row): Employee {
-  return {
-    id: str(row.id),
-    name: str(row.name),
-    email1: strOrNull(row.email1),
-    email2: strOrNull(row.email2),
-    active: row.active === true || Number(row.active) === 1,
-  };
-}
-
-export function toOutcome(row: Row): OutcomeRecord {
-  return {
-    key: str(row.key),
-    source: str(row.source),
-    mailbox: strOrNull(row.mailbox),
-    messageId: strOrNull(row.message_id),
-    from: strOrNull(row.from_address),
-    subject: str(row.subject),
-    action: str(row.action) as OutcomeRecord['action'],
-    code: str(row.code),
-    reason: str(row.reason),
-    ticketNumber: strOrNull(row.ticket_number),
-    accountId: strOrNull(row.account_id),
-    flags: JSON.parse(str(row.flags)) as string[],
-    forwardedTo: JSON.parse(str(row.forwarded_to)) as string[],
-    sent: JSON.parse(str(row.sent)) as OutcomeRecord['sent'],
-    details: row.details ? (JSON.parse(str(row.details)) as Record<string, unknown>) : null,
-    createdAt: iso(row.created_at),
-  };
-}
-
-export function toIntake(row: Row): IntakeItem {
-  return {
-    id: str(row.id),
-    mailboxId: str(row.mailbox_id),
-    source: str(row.source),
-    state: str(row.state) as IntakeState,
-    attempts: Number(row.attempts),
-    lastError: strOrNull(row.last_error),
-    outcomeKey: strOrNull(row.outcome_key),
-    enqueuedAt: iso(row.enqueued_at),
-    nextAttemptAt: iso(row.next_attempt_at),
-    settledAt: isoOrNull(row.settled_at),
-  };
 }
