@@ -169,3 +169,44 @@ export function parseCrmImport(input: unknown): CrmImport {
   if (problems.length > 0) throw new CrmImportError(`invalid import file:\n  ${problems.join('\n  ')}`);
   return data;
 }
+
+/** The record id a ticket gets when the import file gives none. */
+export const defaultTicketId = (number: string): string => `TKT-${number}`;
+
+/**
+ * Which record id an imported ticket takes, or why it cannot be imported; the rule every store adapter applies.
+ * `existing` is the database's ticket with the same number; `defaultIdHolder` the database's ticket that already
+ * has the default id (looked up only when the file gives no id and the number is new); `idsInFile` the ids taken
+ * by the file's earlier tickets, updated here.
+ */
+export function importedTicketId(input: {
+  tickets: CrmImport['tickets'];
+  index: number;
+  existing: { id: string; number: string } | null;
+  defaultIdHolder: { number: string } | null;
+  idsInFile: Map<string, number>;
+}): string {
+  const { tickets, index, existing, idsInFile } = input;
+  const ticket = tickets[index]!;
+  const where = describeTicket(tickets, index);
+  const id = ticket.id ?? existing?.id ?? defaultTicketId(ticket.number);
+  if (existing && existing.id !== id) {
+    throw new CrmImportError(
+      `${where}.number: the database already has this number on ticket "${existing.id}" (number "${existing.number}"); give that id to update it, or use another number`,
+    );
+  }
+  // The default id must not take over (and renumber) a ticket that already has it.
+  if (!existing && ticket.id === null && input.defaultIdHolder) {
+    throw new CrmImportError(
+      `${where}.id: the default id "${id}" belongs to ticket number "${input.defaultIdHolder.number}" in the database; give this ticket an id of its own`,
+    );
+  }
+  const earlier = idsInFile.get(id);
+  if (earlier !== undefined) {
+    throw new CrmImportError(
+      `${where}.id: "${id}" is also the id of ${describeTicket(tickets, earlier)} in this file`,
+    );
+  }
+  idsInFile.set(id, index);
+  return id;
+}

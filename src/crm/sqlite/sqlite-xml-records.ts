@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
-import { classifyEmailField } from '../../domain/addresses.ts';
 import { xmlDataKinds, xmlLinkTargets } from '../../domain/xml-api/data-kinds.ts';
 import {
   checkXmlRecord,
   linkKey,
   xmlRecordResult,
   xmlRecordRow,
+  xmlStoredRow,
   type LinkedRecord,
   type StoredRecord,
   type XmlRecordLookup,
@@ -53,17 +53,7 @@ function write(
   ticketSequence: number | null,
 ): void {
   const { table } = xmlDataKinds[transaction.dataKind];
-  const row: Record<string, XmlColumnValue> = { ...columns };
-  if (transaction.dataKind === 'ACCOUNT') {
-    // Match keys are written with the address, so a bare domain takes part in domain matching at once.
-    for (const column of ['email1', 'email2'] as const) {
-      if (column in row) {
-        const value = row[column];
-        row[`${column}_key`] = classifyEmailField(value === null ? null : String(value))?.value ?? null;
-      }
-    }
-  }
-  if (ticketSequence !== null) row.seq = ticketSequence;
+  const row = xmlStoredRow(transaction, columns, ticketSequence);
   const names = Object.keys(row);
   const parameters = Object.fromEntries(names.map((column, i) => [`p${i}`, row[column]]));
   if (transaction.operation === 'insert') {

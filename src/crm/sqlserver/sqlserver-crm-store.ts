@@ -22,7 +22,7 @@ import type {
   StoreCounts,
 } from '../crm-store.ts';
 import type { CrmImport } from '../crm-import.ts';
-import { CrmImportError, describeTicket } from '../crm-import.ts';
+import { CrmImportError, defaultTicketId, describeTicket, importedTicketId } from '../crm-import.ts';
 import { StoreError } from '../store-error.ts';
 import {
   describeServer,
@@ -430,29 +430,19 @@ export class SqlServerCrmStore implements CrmStore {
           }
           // Exact: the import refuses numbers above fifteen digits.
           const seq = Number(ticket.number);
-          const existing = await tx.row(s.ticketIdBySeq, { seq });
-          const id = ticket.id ?? (existing ? str(existing.id) : `TKT-${ticket.number}`);
-          if (existing && str(existing.id) !== id) {
-            throw new CrmImportError(
-              `${where}.number: the database already has this number on ticket "${str(existing.id)}" (number "${str(existing.number)}"); give that id to update it, or use another number`,
-            );
-          }
-          if (!existing && ticket.id === null) {
-            // The default id must not take over (and renumber) a ticket that already has it.
-            const holder = await tx.row(s.ticketNumberById, { id });
-            if (holder) {
-              throw new CrmImportError(
-                `${where}.id: the default id "${id}" belongs to ticket number "${str(holder.number)}" in the database; give this ticket an id of its own`,
-              );
-            }
-          }
-          const earlier = idsInFile.get(id);
-          if (earlier !== undefined) {
-            throw new CrmImportError(
-              `${where}.id: "${id}" is also the id of ${describeTicket(data.tickets, earlier)} in this file`,
-            );
-          }
-          idsInFile.set(id, index);
+          const found = await tx.row(s.ticketIdBySeq, { seq });
+          const existing = found ? { id: str(found.id), number: str(found.number) } : null;
+          const holder =
+            !existing && ticket.id === null
+              ? await tx.row(s.ticketNumberById, { id: defaultTicketId(ticket.number) })
+              : null;
+          const id = importedTicketId({
+            tickets: data.tickets,
+            index,
+            existing,
+            defaultIdHolder: holder ? { number: str(holder.number) } : null,
+            idsInFile,
+          });
           await upsert(tx, s.updateImportedTicket, s.insertImportedTicket, {
             id,
             seq,

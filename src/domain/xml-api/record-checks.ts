@@ -1,3 +1,4 @@
+import { classifyEmailField } from '../addresses.ts';
 import { formatTicketNumber } from '../ticket-tag.ts';
 import { ticketSequenceOf } from '../ticket-numbers.ts';
 import { codeOfColumn, xmlDataKinds, xmlLinkTargets } from './data-kinds.ts';
@@ -265,4 +266,26 @@ export function xmlRecordResult(
       ? recordId
       : text('account_id' in values ? values.account_id : current?.account_id);
   return { status: 'success', dataKind, operation, recordId, accountId, ticketNumber };
+}
+
+/**
+ * The row as every store writes it: the record's columns, plus an account's email match keys (written with the
+ * address, so a bare domain takes part in domain matching at once) and a new ticket's sequence number.
+ */
+export function xmlStoredRow(
+  transaction: ValidatedXmlTransaction,
+  columns: Readonly<Record<string, XmlColumnValue>>,
+  ticketSequence: number | null,
+): Record<string, XmlColumnValue> {
+  const row: Record<string, XmlColumnValue> = { ...columns };
+  if (transaction.dataKind === 'ACCOUNT') {
+    for (const column of ['email1', 'email2'] as const) {
+      if (column in row) {
+        const value = row[column];
+        row[`${column}_key`] = classifyEmailField(value === null ? null : String(value))?.value ?? null;
+      }
+    }
+  }
+  if (ticketSequence !== null) row.seq = ticketSequence;
+  return row;
 }
