@@ -198,13 +198,9 @@ export async function processMessage(
       const outgoing: NewOutgoingMail[] = [];
       for (const mail of api.outgoing) {
         // A refused transaction's forward counts against the sender's flood limit like any other.
-        const limited =
-          mail.kind === 'forward' ? await forwardWithinLimit(email, async () => mail, deps) : null;
-        if (!limited) outgoing.push(mail);
-        else {
-          if (limited.mail) outgoing.push(limited.mail);
-          if (limited.flag && !flags.includes(limited.flag)) flags.push(limited.flag);
-        }
+        if (mail.kind === 'forward')
+          await forwardWithinLimit(email, async () => mail, deps, { outgoing, flags });
+        else outgoing.push(mail);
       }
       const outcome = draftOutcome(
         key,
@@ -281,19 +277,22 @@ async function forwardWithinLimit(
   email: ParsedEmail | null,
   forward: () => Promise<NewOutgoingMail>,
   deps: ProcessDeps,
-): Promise<{ mail: NewOutgoingMail | null; flag: string | null }> {
+  into: { outgoing: NewOutgoingMail[]; flags: string[] },
+): Promise<void> {
   const sender = email?.from?.address;
-  if (!sender) return { mail: await forward(), flag: null };
   const since = new Date(deps.now().getTime() - hourMs);
   const count = (kind: 'forward' | 'notice') =>
     deps.store.countOutgoingSince({ kinds: [kind], aboutSender: sender, since });
-  const limit = deps.settings.forwardLimitPerSender;
-  const forwarded = await count('forward');
-  if (forwarded < limit) return { mail: await forward(), flag: null };
+  const forwarded = sender ? await count('forward') : 0;
+  if (!sender || forwarded < deps.settings.forwardLimitPerSender) {
+    into.outgoing.push(await forward());
+    return;
+  }
   const flag = 'forward-suppressed:flood';
-  if ((await count('notice')) > 0) return { mail: null, flag };
-  const notice = await composeFloodNotice(sender, forwarded, deps.settings, deps.newId);
-  return { mail: notice, flag };
+  if (!into.flags.includes(flag)) into.flags.push(flag);
+  if ((await count('notice')) === 0) {
+    into.outgoing.push(await composeFloodNotice(sender, forwarded, deps.settings, deps.newId));
+  }
 }
 
 async function planCommit(
@@ -386,7 +385,7 @@ async function planCommit(
           : decision.flags.includes('unrelated-sender')
             ? 'Reply from an unrelated sender filed'
             : 'Customer reply filed';
-        const limited = await forwardWithinLimit(
+        await forwardWithinLimit(
           email,
           () =>
             composeForward(
@@ -398,14 +397,13 @@ async function planCommit(
               document.id,
             ),
           deps,
+          { outgoing, flags },
         );
-        if (limited.mail) outgoing.push(limited.mail);
-        if (limited.flag) flags.push(limited.flag);
       }
       break;
     }
-    case 'forwarded': {
-      const limited = await forwardWithinLimit(
+    case 'forwarded':
+      await forwardWithinLimit(
         email,
         () =>
           composeForward(
@@ -416,11 +414,9 @@ async function planCommit(
             newId,
           ),
         deps,
+        { outgoing, flags },
       );
-      if (limited.mail) outgoing.push(limited.mail);
-      if (limited.flag) flags.push(limited.flag);
       break;
-    }
     case 'ignored':
       break;
   }
@@ -459,12 +455,13 @@ export async function commitFailure(
     title: 'Processing failed',
     reason: `${failure.reason}${failure.attachOriginal ? '' : ` — the original stays in the mailbox (${source.label})`}`,
   };
-  const limited = await forwardWithinLimit(
+  const flags: string[] = [];
+  await forwardWithinLimit(
     email,
     () => composeForward(email, failure.attachOriginal ? raw : null, note, deps.settings, deps.newId),
     deps,
+    { outgoing, flags },
   );
-  if (limited.mail) outgoing.push(limited.mail);
   const outcome = draftOutcome(
     key,
     source,
@@ -473,7 +470,7 @@ export async function commitFailure(
       action: 'failed',
       code: failure.code,
       reason: failure.reason,
-      flags: limited.flag ? [limited.flag] : [],
+      flags,
     },
     outgoing,
     deps.settings.internalSupportAddress,
