@@ -1,16 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { execFile } from 'node:child_process';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { execFile, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import express from 'express';
 import { SqliteCrmStore } from '../src/crm/sqlite/sqlite-crm-store.ts';
-import { createGraphWebhookRouter } from '../src/http/graph-webhook.ts';
-import { createLogger } from '../src/log/logger.ts';
-import { clientState, mailboxName, waitFor } from '../test/graph/helpers.ts';
+import { mailboxName, waitFor } from '../test/graph/helpers.ts';
 import { startGraphApp } from '../test/graph/graph-app.ts';
 import { corpusCrm, generateCorpus, type CorpusMail } from './corpus.ts';
 
@@ -24,51 +19,96 @@ export interface BenchResult {
 const subscriptionId = 'bench-subscription';
 const run = promisify(execFile);
 
-/** Webhook latency and throughput (loopback, file-backed SQLite, enqueue committed before the 202), Graph calls per message. */
+/**
+ * Webhook latency and throughput (loopback, the service's HTTP server and routes, file-backed SQLite, enqueue
+ * committed before the 202), Graph calls per message.
+ */
 export async function runGraphBench(): Promise<BenchResult[]> {
+  const floor = await benchFloor();
   const webhook = await benchWebhook();
+  webhook[0]!.floor_p99_ms = floor.p99;
   const calls = await benchCallsPerMessage();
-  return [...webhook, ...calls];
+  return [
+    ...webhook,
+    {
+      name: 'webhook_floor_p99_ms',
+      value: floor.p99,
+      unit: 'ms',
+      p50_ms: floor.p50,
+      what: 'the same load against a bare node:http server that reads each body and answers 202: what this machine and the load generator allow',
+    },
+    ...calls,
+  ];
+}
+
+/** The generator against a server that does nothing but read the body and answer: the figure's floor here. */
+async function benchFloor(): Promise<{ p50: number; p99: number }> {
+  const server = await startServerChild(['bare']);
+  try {
+    const load = await runLoad(server.url);
+    return { p50: round(load.p50), p99: round(load.p99) };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** bench/webhook-server-child.ts started, listening; `stop` closes it and waits for it to exit. */
+async function startServerChild(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const script = fileURLToPath(new URL('./webhook-server-child.ts', import.meta.url));
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (text.includes('\n')) resolve(text.split('\n')[0]!);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`the webhook server exited with ${code} before listening`)),
+    );
+  });
+  return {
+    url: (JSON.parse(line) as { url: string }).url,
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+interface Load {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  p99FromSend: number;
+  samples: number;
+  offeredPerS: number;
+  lateSends: number;
+  closedLoopPerS: number;
+  accepted: string[];
+}
+
+/**
+ * The load generator in its own process (bench/webhook-load-child.ts), as Graph would be: its timing and sending
+ * do not compete with the webhook for its event loop.
+ */
+async function runLoad(url: string): Promise<Load> {
+  const child = fileURLToPath(new URL('./webhook-load-child.ts', import.meta.url));
+  const { stdout } = await run(process.execPath, [child, url, subscriptionId], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  return JSON.parse(stdout) as Load;
 }
 
 async function benchWebhook(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'graph-bench-'));
-  const store = SqliteCrmStore.open({ path: join(dir, 'crm.sqlite') });
-  const app = express();
-  app.use(
-    createGraphWebhookRouter({
-      store,
-      logger: createLogger({ level: 'silent' }),
-      clientState,
-      isKnownSubscription: (id) => id === subscriptionId,
-      onLifecycle: () => undefined,
-    }),
-  );
-  const server: Server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/graph`;
+  const server = await startServerChild(['service', join(dir, 'crm.sqlite'), subscriptionId]);
   try {
-    // The load generator runs in its own process (bench/webhook-load-child.ts), as Graph would: its timing
-    // and sending do not compete with the webhook for this event loop.
-    const child = fileURLToPath(new URL('./webhook-load-child.ts', import.meta.url));
-    const { stdout } = await run(process.execPath, [child, url, subscriptionId], {
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
-    const load = JSON.parse(stdout) as {
-      p50: number;
-      p95: number;
-      p99: number;
-      max: number;
-      p99FromSend: number;
-      samples: number;
-      offeredPerS: number;
-      lateSends: number;
-      closedLoopPerS: number;
-      accepted: string[];
-    };
+    const load = await runLoad(server.url);
+    await server.stop();
     // Every notification that was answered 202 must be in the queue, read back through a new connection.
-    await store.close();
     const reopened = SqliteCrmStore.open({ path: join(dir, 'crm.sqlite') });
     let missing = 0;
     for (const id of load.accepted) if (!(await reopened.findIntake(id))) missing += 1;
@@ -100,9 +140,7 @@ async function benchWebhook(): Promise<BenchResult[]> {
       },
     ];
   } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await store.close().catch(() => undefined);
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 // The webhook's load generator, in its own process so that sending and timing requests do not share the
 // webhook's event loop or CPU time: `webhook-load-child.ts URL`. Prints one JSON object on stdout.
-import http from 'node:http';
+import net from 'node:net';
 import { clientState } from '../test/graph/helpers.ts';
 
 const url = process.argv[2]!;
@@ -8,27 +8,71 @@ const subscriptionId = process.argv[3]!;
 const rate = 1_000;
 const seconds = 3;
 
-// node:http with keep-alive, enough sockets that no request waits for a free one at this rate.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const post = (body: string): Promise<number> =>
-  new Promise<number>((resolve, reject) => {
-    const request = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        timeout: 10_000,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('webhook timeout')));
-    request.on('error', reject);
-    request.end(body);
-  });
+/**
+ * A lean HTTP/1.1 client on keep-alive sockets: each request is written as prepared bytes and its answer read by
+ * status line and Content-Length. node:http's client costs about as much CPU per request as the webhook itself;
+ * on two cores its pauses would be counted against the webhook.
+ */
+class Connection {
+  readonly socket: net.Socket;
+  #buffer: Buffer = Buffer.alloc(0);
+  #waiting: ((status: number) => void) | null = null;
+  #failed: ((error: Error) => void) | null = null;
+
+  constructor(host: string, port: number) {
+    this.socket = net.connect({ host, port, noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+      this.#read();
+    });
+    this.socket.on('error', (error) => this.#failed?.(error));
+    this.socket.on('close', () => this.#failed?.(new Error('connection closed')));
+  }
+
+  request(bytes: Buffer): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#waiting = resolve;
+      this.#failed = reject;
+      this.socket.write(bytes);
+    });
+  }
+
+  #read(): void {
+    const end = this.#buffer.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.#buffer.toString('latin1', 0, end);
+    const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
+    if (Number.isNaN(length)) throw new Error(`an answer without Content-Length: ${head.split('\r\n')[0]}`);
+    if (this.#buffer.length < end + 4 + length) return;
+    this.#buffer = this.#buffer.subarray(end + 4 + length);
+    const resolve = this.#waiting;
+    this.#waiting = null;
+    this.#failed = null;
+    resolve?.(Number(head.slice(9, 12)));
+  }
+}
+
+const target = new URL(url);
+const idle: Connection[] = [];
+let opened = 0;
+/** A free connection, opening another (up to 256) when all are busy. */
+function connection(): Connection {
+  const free = idle.pop();
+  if (free) return free;
+  if (opened >= 256) throw new Error('more than 256 requests in flight');
+  opened += 1;
+  return new Connection(target.hostname, Number(target.port));
+}
+const post = async (body: string): Promise<number> => {
+  const bytes = Buffer.from(
+    `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  const socket = connection();
+  const status = await socket.request(bytes);
+  idle.push(socket);
+  return status;
+};
 
 let sequence = 0;
 const accepted: string[] = [];
@@ -98,7 +142,7 @@ await Promise.all(
     }
   }),
 );
-agent.destroy();
+for (const socket of idle) socket.socket.destroy();
 
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 const at = (values: number[], p: number) =>

@@ -9,7 +9,7 @@ import { MailboxError } from './mailbox/mailbox-error.ts';
 import { createLogger } from './log/logger.ts';
 import { createServices, type GraphOverrides, type Services } from './composition-root.ts';
 import { IntakeWorker } from './processing/intake-worker.ts';
-import { importCommand, ticketCommand } from './cli/crm-commands.ts';
+import { attachmentCommand, importCommand, ticketCommand } from './cli/crm-commands.ts';
 import {
   outcomesCommand,
   processCommand,
@@ -28,6 +28,8 @@ const usage = `usage: email-connector <command> [options]
 commands:
   crm import FILE.json             load accounts (with contacts), employees and tickets
   ticket NUMBER [--json]           show a ticket, its account and its filed documents
+  attachment NUMBER DOC ATT --out FILE
+                                   save a filed attachment (DOC and ATT count from 1, as ticket lists them)
   process [--json] FILE.eml...     run the pipeline on files (they are not moved)
   outcomes [--action A] [--limit N] [--json]
                                    list recorded outcomes, newest first
@@ -53,6 +55,7 @@ type Values = {
   action?: string;
   limit?: string;
   to?: string;
+  out?: string;
 };
 
 /** Runs one CLI command; returns the exit code. */
@@ -72,6 +75,7 @@ export async function runCli(
       action: { type: 'string' },
       limit: { type: 'string' },
       to: { type: 'string' },
+      out: { type: 'string' },
       'other-mailbox': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -138,6 +142,16 @@ async function runCommand(
     case 'ticket':
       if (!rest[0]) throw new CliError('usage: email-connector ticket NUMBER [--json]', 2);
       await ticketCommand(store, rest[0], values.json, output);
+      return 0;
+    case 'attachment':
+      if (!rest[0] || !rest[1] || !rest[2] || !values.out)
+        throw new CliError('usage: email-connector attachment NUMBER DOC ATT --out FILE', 2);
+      await attachmentCommand(
+        store,
+        { number: rest[0], document: rest[1], attachment: rest[2] },
+        values.out,
+        output,
+      );
       return 0;
     case 'process':
       return await processCommand(deps, outbox, rest, values.json, output);

@@ -13,6 +13,8 @@ import { SqlServerCrmStore } from './crm/sqlserver/sqlserver-crm-store.ts';
 import { createAdminRouter, type AdminOverrides } from './http/admin/admin-router.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { createServer, type ServerLimits } from './http/http-server.ts';
+import { fastRouteOf, frontDoor, type FastRoute } from './http/front-door.ts';
+import { ParsePool } from './processing/parse-pool.ts';
 import type { Logger } from './log/logger.ts';
 import type { Mailbox } from './mailbox/mailbox.ts';
 import { InboxWatcher } from './mailbox/local/inbox-watcher.ts';
@@ -156,6 +158,8 @@ export function processDeps(config: Config, store: CrmStore, logger: Logger): Pr
     logger,
     newId: randomUUID,
     now,
+    // Threads start with the first message parsed, so commands that parse nothing start none.
+    parser: new ParsePool({ threads: config.PARSE_THREADS, logger }),
     xmlApi: (email, messageKey, current) =>
       handleXmlApiMail(email, {
         store,
@@ -247,6 +251,7 @@ export function createServices(options: ServicesOptions): Services {
           try {
             await graph?.stop();
           } finally {
+            await deps.parser?.close();
             await store.close();
           }
         })();
@@ -362,7 +367,12 @@ export function createApp(options: AppOptions): App {
     outbox,
     graph,
     async start() {
-      const listening = createServer(http, { tls: options.tls, limits: options.serverLimits });
+      // Graph's notifications are answered before Express (see front-door.ts); everything else goes through it.
+      const fastRoutes = routers.map(fastRouteOf).filter((route): route is FastRoute => route !== null);
+      const listening = createServer(frontDoor(http, fastRoutes, logger), {
+        tls: options.tls,
+        limits: options.serverLimits,
+      });
       server = listening;
       const port = await new Promise<number>((resolve, reject) => {
         listening.once('error', reject);

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { CrmStore } from '../crm/crm-store.ts';
 import { CrmImportError, parseCrmImport } from '../crm/crm-import.ts';
+import { readFiledAttachment } from '../processing/filed-attachments.ts';
 import { CliError, type Output } from './output.ts';
 
 /** `crm import FILE.json`: all or nothing; the same ids update, never duplicate. */
@@ -63,4 +64,31 @@ export async function ticketCommand(
     const attachments = document.attachments.length > 0 ? `  (${document.attachments.join(', ')})` : '';
     output.out(`  ${document.date}  ${document.sender}  ${document.subject}${attachments}`);
   }
+}
+
+/** `attachment NUMBER DOC ATT --out FILE`: a filed attachment's bytes, read back from where they are stored. */
+export async function attachmentCommand(
+  store: CrmStore,
+  which: { number: string; document: string; attachment: string },
+  file: string,
+  output: Output,
+): Promise<void> {
+  const ticket = await store.findTicketByNumber(which.number);
+  if (!ticket) throw new CliError(`no ticket with number ${which.number}`);
+  const documents = await store.listDocuments(ticket.id);
+  const ordinal = (text: string, count: number, what: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1 || value > count)
+      throw new CliError(`${what} ${text} does not exist: ticket ${ticket.number} has ${count}`);
+    return value - 1;
+  };
+  const document = documents[ordinal(which.document, documents.length, 'document')]!;
+  const index = ordinal(which.attachment, document.attachments.length, 'attachment');
+  const content = await readFiledAttachment(store, document, index);
+  if (!content) throw new CliError(`the bytes of attachment ${which.attachment} could not be read back`);
+  await writeFile(file, content).catch((error: unknown) => {
+    throw new CliError(`cannot write ${file}: ${(error as Error).message}`);
+  });
+  const attachment = document.attachments[index]!;
+  output.out(`saved ${attachment.filename} (${content.length} bytes, ${attachment.contentType}) to ${file}`);
 }

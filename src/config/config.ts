@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const bool = z
@@ -161,8 +162,24 @@ export const configSchema = z.object({
   /** Messages larger than this are not parsed: forwarded to internal support with the reason. */
   MAX_MESSAGE_MB: int(1, 1024).prefault('150'),
 
-  /** Messages processed at the same time. */
-  WORKER_CONCURRENCY: int(1, 64).prefault('2'),
+  /**
+   * Messages processed at the same time. 4: while one message is parsed on a parse thread, others are committed
+   * and sent; Graph requests stay within Graph's 4 per mailbox either way (GraphApi queues the rest).
+   */
+  WORKER_CONCURRENCY: int(1, 64).prefault('4'),
+  /**
+   * Threads that read (parse) MIME beside the event loop: `auto` is one less than the processors Node may use,
+   * at most 4; 0 parses on the event loop itself.
+   */
+  PARSE_THREADS: z
+    .string()
+    .trim()
+    .regex(/^(auto|\d+)$/, 'must be auto or a whole number')
+    .transform((value) =>
+      value === 'auto' ? Math.max(0, Math.min(4, availableParallelism() - 1)) : Number(value),
+    )
+    .refine((value) => value <= 16, { message: 'must be between 0 and 16' })
+    .prefault('auto'),
   /** Attempts before a message is quarantined. */
   MAX_ATTEMPTS: int(1, 100).prefault('5'),
   /** First retry delay of a message and of a refused outgoing mail; doubles each attempt (never below Retry-After). */

@@ -12,6 +12,8 @@ export type {
   Outbox,
   OutgoingCountFilter,
   PendingMail,
+  PendingOriginal,
+  StoredOriginal,
 } from './ports/outbox.ts';
 export type {
   NewDocument,
@@ -20,7 +22,7 @@ export type {
   TicketHistoryNote,
   UnitOfWork,
 } from './ports/unit-of-work.ts';
-export type { ClaimOptions, IntakeItem, IntakeState, WorkQueue } from './ports/work-queue.ts';
+export type { ClaimOptions, EnqueuedItem, IntakeItem, IntakeState, WorkQueue } from './ports/work-queue.ts';
 export { StoreError, type StoreErrorKind } from './store-error.ts';
 
 /** The database cannot be opened or prepared; the message names the path, the problem and the fix. */

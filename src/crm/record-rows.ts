@@ -1,5 +1,5 @@
 import type { Account, Employee, Ticket } from '../domain/crm.ts';
-import type { IntakeItem, IntakeState, OutcomeRecord } from './crm-store.ts';
+import type { IntakeItem, IntakeState, OutcomeRecord, PendingOriginal } from './crm-store.ts';
 
 /** One row as a driver returns it, columns by name. */
 export type Row = Record<string, unknown>;
@@ -99,4 +99,14 @@ export function toIntake(row: Row): IntakeItem {
     nextAttemptAt: iso(row.next_attempt_at),
     settledAt: isoOrNull(row.settled_at),
   };
+}
+
+/**
+ * Where a pending outbox mail's original is kept, from its `held` flag (the outbox keeps one: SQLite 1/0, SQL
+ * Server's bit true/false) and its `original_document_id`; null when the mail is whole.
+ */
+export function toPendingOriginal(row: Row): PendingOriginal | null {
+  if (Number(row.held) === 1) return { kind: 'held' };
+  const documentId = strOrNull(row.original_document_id);
+  return documentId ? { kind: 'document', documentId } : null;
 }

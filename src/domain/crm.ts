@@ -54,6 +54,11 @@ export interface FiledAttachment {
   filename: string;
   contentType: string;
   size: number;
+  /**
+   * Which attachment of the filed raw MIME it is (`EmailAttachment.position`): its bytes are read from there.
+   * Null for attachments filed by earlier versions, whose bytes were stored apart (`readStoredAttachment`).
+   */
+  position: number | null;
 }
 
 /** A message filed under a ticket (and its account), as listed back. */

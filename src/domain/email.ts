@@ -7,8 +7,15 @@ export interface EmailAddress {
 export interface EmailAttachment {
   filename: string;
   contentType: string;
+  /** Decoded size in bytes. */
   size: number;
-  content: Buffer;
+  /**
+   * The decoded bytes, held only for attachments the rules read (XML files, which may be API transactions).
+   * Every other attachment stays in `raw` alone: `position` finds it there again.
+   */
+  content: Buffer | null;
+  /** Which attachment of the message it is (0 = first), in the order the connector's MIME reader finds them. */
+  position: number;
   contentId: string | null;
   inline: boolean;
 }

@@ -8,9 +8,19 @@ const digest = (value: string): Buffer => createHash('sha256').update(value, 'ut
  * Compares a received clientState with ours in constant time. Hashing both first gives equal-length inputs,
  * so neither the content nor the length of the secret leaks through timing.
  */
-export function clientStateMatches(received: unknown, expected: string): boolean {
+export function clientStateMatches(received: unknown, expected: string | ClientStateCheck): boolean {
   if (typeof received !== 'string') return false;
-  return timingSafeEqual(digest(received), digest(expected));
+  const expectedDigest = typeof expected === 'string' ? digest(expected) : expected.digest;
+  return timingSafeEqual(digest(received), expectedDigest);
+}
+
+/** Our clientState prepared once for `clientStateMatches`: its digest, not the secret. */
+export interface ClientStateCheck {
+  readonly digest: Buffer;
+}
+
+export function clientStateCheck(expected: string): ClientStateCheck {
+  return { digest: digest(expected) };
 }
 
 /** A fingerprint of the clientState stored next to a subscription, to notice when the configured secret changed. */

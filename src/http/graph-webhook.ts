@@ -1,8 +1,11 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import { z } from 'zod';
 import type { CrmStore } from '../crm/crm-store.ts';
 import type { Logger } from '../log/logger.ts';
-import { clientStateMatches } from './client-state.ts';
+import { clientStateCheck, clientStateMatches } from './client-state.ts';
+import { EnqueueBatcher } from './enqueue-batcher.ts';
+import type { FastRoute } from './front-door.ts';
 import { RejectionLog, type RejectionReason } from './rejection-log.ts';
 
 export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
@@ -25,8 +28,8 @@ interface WebhookCommon {
   /** The secret every notification must carry (one for all mailboxes). */
   clientState: string;
   now?: () => Date;
-  /** Largest accepted body; default 256kb (Graph batches stay far below). */
-  bodyLimit?: string;
+  /** Largest accepted body in bytes; default 256 KiB (Graph batches stay far below). */
+  bodyLimitBytes?: number;
   /** Counts what is refused and logs it once a minute; default one of its own. Its owner stops it on shutdown. */
   rejections?: RejectionLog;
 }
@@ -36,6 +39,9 @@ interface WebhookCommon {
  * id it carries (a batch may mix them).
  */
 export type GraphWebhookOptions = WebhookCommon & (WebhookTarget | { targets: readonly WebhookTarget[] });
+
+/** The webhook's Express router, carrying the same handler for the server to call before Express. */
+export type WebhookRouter = express.Router & { readonly fastRoute: FastRoute };
 
 const maxIdLength = 512;
 
@@ -58,35 +64,50 @@ const lifecycleEvents: readonly string[] = ['reauthorizationRequired', 'subscrip
  * Graph's change-notification endpoint: validates, enqueues durably, answers. Nothing is fetched or processed here:
  * Graph expects an answer within 3 s and delays or drops notifications to slow endpoints.
  * Serves POST /webhooks/graph (notifications) and POST /webhooks/graph/lifecycle (lifecycle events).
+ *
+ * The handler works on Node's own request and response, so that the service's server can answer these two
+ * routes before Express (`fastRoute`, see front-door.ts): at a thousand notifications a second Express's own
+ * per-request work would cost more than the webhook's. The router serves the same handler for everything else
+ * that mounts it.
  */
-export function createGraphWebhookRouter(options: GraphWebhookOptions): express.Router {
+export function createGraphWebhookRouter(options: GraphWebhookOptions): WebhookRouter {
   const router = express.Router();
   const now = options.now ?? (() => new Date());
   const log = options.logger.child({ component: 'graph-webhook' });
   // A forger can send thousands of items a second: one log line each would bury everything else.
   const rejections = options.rejections ?? new RejectionLog(log);
   const targets: readonly WebhookTarget[] = 'targets' in options ? options.targets : [options];
-  const json = express.json({
-    limit: options.bodyLimit ?? '256kb',
-    type: ['application/json', 'application/*+json'],
-  });
+  const limit = options.bodyLimitBytes ?? 256 * 1024;
+  const batcher = new EnqueueBatcher(options.store, { now });
+  const expectedState = clientStateCheck(options.clientState);
 
-  const handler = async (req: Request, res: Response): Promise<void> => {
+  const serve = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     // Graph validates both URLs with a POST carrying ?validationToken=; the token must come back as is, decoded.
-    const token = req.query.validationToken;
-    if (token !== undefined) {
-      if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
-        res.status(400).type('text/plain').send('bad validation token');
+    const query = req.url?.includes('?')
+      ? new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1))
+      : null;
+    const tokens = query?.getAll('validationToken') ?? [];
+    if (tokens.length > 0) {
+      const token = tokens[0]!;
+      if (tokens.length > 1 || token.length === 0 || token.length > 4096) {
+        reply(res, 400, 'bad validation token', 'text/plain; charset=utf-8');
         return;
       }
-      res.status(200).set('X-Content-Type-Options', 'nosniff').type('text/plain').send(token);
-      log.info({ path: req.path }, 'answered Graph validation request');
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      reply(res, 200, token, 'text/plain; charset=utf-8');
+      log.info({ path }, 'answered Graph validation request');
       return;
     }
-    const parsed = bodySchema.safeParse(req.body);
+    const body = await readJsonBody(req, limit);
+    if (!body.ok) {
+      rejections.record('bad-request', { path });
+      reply(res, body.status, { error: body.error });
+      return;
+    }
+    const parsed = bodySchema.safeParse(body.value);
     if (!parsed.success) {
-      rejections.record('bad-request', { path: req.path });
-      res.status(400).json({ error: 'expected { value: [...] }' });
+      rejections.record('bad-request', { path });
+      reply(res, 400, { error: 'expected { value: [...] }' });
       return;
     }
 
@@ -101,7 +122,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
         rejected += 1;
         // Never the clientState itself.
         const subscriptionId = item.success ? item.data.subscriptionId : null;
-        rejections.record(reason ?? 'malformed', { subscriptionId, path: req.path });
+        rejections.record(reason ?? 'malformed', { subscriptionId, path });
         continue;
       }
       if (item.data.lifecycleEvent !== undefined) {
@@ -121,7 +142,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
       const id = messageIdOf(item.data);
       if (id === null) {
         rejected += 1;
-        rejections.record('no-message-id', { subscriptionId: item.data.subscriptionId, path: req.path });
+        rejections.record('no-message-id', { subscriptionId: item.data.subscriptionId, path });
         continue;
       }
       if (item.data.changeType === undefined || item.data.changeType.split(',').includes('created')) {
@@ -135,24 +156,24 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
     const valid = notified + lifecycle.length;
     if (valid === 0 && rejected > 0) {
       // Nothing genuine in the batch: Graph never sends a forged item, so the answer only reaches a forger.
-      res.status(403).json({ error: 'forbidden' });
+      reply(res, 403, { error: 'forbidden' });
       return;
     }
-    // Durable before the answer: once Graph has its 202 it will not send this notification again.
-    let created = 0;
+    // Durable before the answer: once Graph has its 202 it will not send this notification again. The batcher
+    // commits these together with those of other requests that arrive meanwhile.
     const createdFor = new Map<WebhookTarget, number>();
-    const at = now();
-    for (const [target, ids] of notifications) {
-      let count = 0;
-      for (const messageId of new Set(ids)) {
-        const mailboxId = target.queueIdOf?.(messageId) ?? messageId;
-        const result = await options.store.enqueue({ mailboxId, source: 'graph', now: at });
-        if (result.created) count += 1;
-      }
-      createdFor.set(target, count);
-      created += count;
-    }
-    res.status(202).end();
+    await Promise.all(
+      [...notifications].map(async ([target, ids]) => {
+        const results = await Promise.all(
+          [...new Set(ids)].map((messageId) =>
+            batcher.enqueue({ mailboxId: target.queueIdOf?.(messageId) ?? messageId, source: 'graph' }),
+          ),
+        );
+        createdFor.set(target, results.filter((result) => result.created).length);
+      }),
+    );
+    const created = [...createdFor.values()].reduce((sum, count) => sum + count, 0);
+    reply(res, 202);
     log.debug({ notifications: notified, created, lifecycle: lifecycle.length, rejected }, 'accepted');
     for (const [target, ids] of notifications)
       target.onNotified?.({ valid: ids.length, created: createdFor.get(target) ?? 0 });
@@ -167,7 +188,7 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
     item: Item,
   ): Promise<{ reason: RejectionReason | null; target: WebhookTarget | null }> {
     // Both checks always run, so timing does not tell a forger which one failed.
-    const stateOk = clientStateMatches(item.clientState, options.clientState);
+    const stateOk = clientStateMatches(item.clientState, expectedState);
     let target: WebhookTarget | null = null;
     for (const candidate of targets) {
       if (await candidate.isKnownSubscription(item.subscriptionId)) {
@@ -179,9 +200,107 @@ export function createGraphWebhookRouter(options: GraphWebhookOptions): express.
     return { reason: stateOk ? null : 'client-state-mismatch', target };
   }
 
-  router.post(['/webhooks/graph', '/webhooks/graph/lifecycle'], json, handler);
-  router.use(['/webhooks/graph', '/webhooks/graph/lifecycle'], webhookErrors(rejections));
-  return router;
+  const handle = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    serve(req, res, path).catch((error: unknown) => {
+      // The queue could not take the notification: 503 makes Graph send it again later.
+      log.error(
+        { err: { name: (error as Error).name, message: (error as Error).message } },
+        'enqueue failed',
+      );
+      if (!res.headersSent) reply(res, 503, { error: 'unavailable' });
+      else res.destroy();
+    });
+  };
+
+  router.post(webhookPaths, (req, res) => handle(req, res, req.path));
+  const fastRoute: FastRoute = {
+    matches: (req) => req.method === 'POST' && webhookPathOf(req.url) !== null,
+    handle: (req, res) => handle(req, res, webhookPathOf(req.url) ?? '/webhooks/graph'),
+  };
+  return Object.assign(router, { fastRoute });
+}
+
+const webhookPaths = ['/webhooks/graph', '/webhooks/graph/lifecycle'];
+
+/** The webhook path a request URL names (as Express would match it: any case, one trailing slash), or null. */
+function webhookPathOf(url: string | undefined): string | null {
+  if (!url) return null;
+  const query = url.indexOf('?');
+  let path = (query >= 0 ? url.slice(0, query) : url).toLowerCase();
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  return webhookPaths.includes(path) ? path : null;
+}
+
+/** Answers with a JSON body, a text body, or none. */
+function reply(res: ServerResponse, status: number, body?: unknown, contentType?: string): void {
+  if (body === undefined) {
+    res.writeHead(status, { 'content-length': 0 });
+    res.end();
+    return;
+  }
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': contentType ?? 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+type JsonBody = { ok: true; value: unknown } | { ok: false; status: number; error: string };
+
+/**
+ * The request's JSON body, read up to `limit` bytes. Only JSON media types (`application/json`,
+ * `application/*+json`) are read, in UTF-8 and without content coding, as Graph sends them; anything else is
+ * refused without reading it all.
+ */
+function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonBody> {
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  const mediaType = type.split(';')[0]!.trim();
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec(type)?.[1];
+  const coding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const refuse = (status: number, error: string): Promise<JsonBody> => {
+    // The rest of the body is read and dropped, so that the connection can carry the next request.
+    req.resume();
+    return Promise.resolve({ ok: false, status, error });
+  };
+  if (mediaType !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(mediaType))
+    return refuse(400, 'expected { value: [...] }');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    return refuse(415, 'unsupported charset');
+  if (coding !== 'identity') return refuse(415, 'unsupported content encoding');
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return refuse(413, 'payload too large');
+  return new Promise<JsonBody>((resolve) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let done = false;
+    const finish = (result: JsonBody): void => {
+      if (done) return;
+      done = true;
+      resolve(result);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      length += chunk.length;
+      if (length > limit) {
+        finish({ ok: false, status: 413, error: 'payload too large' });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(chunks, length).toString('utf8');
+      // Like Express's JSON parser: an empty body is an empty object; only an object or array at the top.
+      if (text.trim() === '') return finish({ ok: true, value: {} });
+      if (!/^[\s\uFEFF]*[[{]/.test(text)) return finish({ ok: false, status: 400, error: 'bad request' });
+      try {
+        finish({ ok: true, value: JSON.parse(text) as unknown });
+      } catch {
+        finish({ ok: false, status: 400, error: 'bad request' });
+      }
+    });
+    req.on('error', () => finish({ ok: false, status: 400, error: 'bad request' }));
+  });
 }
 
 /**
@@ -202,18 +321,4 @@ function safeDecode(value: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Body-parser failures answered here so their details (and the body) never reach a generic error handler. */
-function webhookErrors(rejections: RejectionLog) {
-  return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
-    const status =
-      typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : 500;
-    if (res.headersSent || !(status >= 400 && status < 500)) {
-      next(error);
-      return;
-    }
-    rejections.record('bad-request', { path: req.path });
-    res.status(status).json({ error: status === 413 ? 'payload too large' : 'bad request' });
-  };
 }

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../log/logger.ts';
 import { withLogContext } from '../log/logger.ts';
+import { requestIdOf } from './front-door.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -17,8 +17,7 @@ export interface HttpAppOptions {
 /** Every request gets an id (or keeps the caller's X-Request-Id) that appears on each log line it causes. */
 function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    const supplied = req.get('x-request-id');
-    const requestId = supplied && /^[\w.-]{1,64}$/.test(supplied) ? supplied : randomUUID();
+    const requestId = requestIdOf(req);
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     withLogContext({ requestId }, () => {

@@ -1,4 +1,5 @@
 import type { Mailbox, MessageOrigin, SendMailOptions, SettledFolder } from './mailbox.ts';
+import { piecesOf, type MailPieces } from './mail-pieces.ts';
 import { MailboxError } from './mailbox-error.ts';
 
 export interface MailboxSetEntry {
@@ -54,10 +55,10 @@ export class MailboxSet implements Mailbox {
     return entry.mailbox.settle(id, folder);
   }
 
-  send(mime: Buffer, options: SendMailOptions): Promise<void> {
-    const from = fromAddressOf(mime);
+  send(mail: MailPieces, options: SendMailOptions): Promise<void> {
+    const from = fromAddressOf(mail);
     const entry = (from && this.#byAddress.get(from)) || this.#entries[0]!;
-    return entry.mailbox.send(mime, options);
+    return entry.mailbox.send(mail, options);
   }
 
   async listInbox(): Promise<string[]> {
@@ -88,10 +89,24 @@ export class MailboxSet implements Mailbox {
   }
 }
 
-/** The address of the From header of a MIME message (lower case), or null. Reads the header block only. */
-export function fromAddressOf(mime: Buffer): string | null {
-  const text = mime.toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
+/** How far into a message its header block is looked for (a From further down is not taken). */
+const headerSearchBytes = 256 * 1024;
+
+/**
+ * The address of the From header of a MIME message (lower case), or null. Reads the header block only: the
+ * buffers up to the first empty line (not a deferred piece), and no more than 256 KiB.
+ */
+export function fromAddressOf(mail: MailPieces): string | null {
+  let text = '';
+  let end = -1;
+  for (const piece of piecesOf(mail)) {
+    const room = headerSearchBytes - text.length;
+    // A deferred piece is the body's (a forward's original), not the header block's.
+    if (room <= 0 || !Buffer.isBuffer(piece)) break;
+    text += piece.subarray(0, room).toString('latin1');
+    end = text.search(/\r?\n\r?\n/);
+    if (end >= 0) break;
+  }
   const headers = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
   const from = /^from:(.*)$/im.exec(headers)?.[1];
   if (!from) return null;

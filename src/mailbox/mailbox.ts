@@ -1,3 +1,7 @@
+import type { MailPieces } from './mail-pieces.ts';
+
+export type { DeferredPiece, MailPiece, MailPieces } from './mail-pieces.ts';
+
 /** Where a message goes once its outcome is final. */
 export type SettledFolder = 'processed' | 'failed';
 
@@ -24,8 +28,13 @@ export interface Mailbox {
   readonly name: string;
   /** The raw MIME of a message in the inbox, by the mailbox's own id. Throws MailboxError('not-found') when gone. */
   fetchRaw(mailboxId: string, options?: { signal?: AbortSignal }): Promise<Buffer>;
-  /** Sends a complete MIME message (From, To, Subject... inside). */
-  send(mime: Buffer, options: SendMailOptions): Promise<void>;
+  /**
+   * Sends a complete MIME message (From, To, Subject... inside), given as one buffer or as pieces to be sent one
+   * after the other (a forward: its head, the original, its tail), which the adapter never joins into one buffer;
+   * a deferred piece (an original kept in the store) is read only as it is sent.
+   * (A property rather than a method, so that the compiler refuses an adapter that takes only a Buffer.)
+   */
+  send: (mail: MailPieces, options: SendMailOptions) => Promise<void>;
   /** Moves a message out of the inbox into its final folder; a message already moved is not an error. */
   settle(mailboxId: string, folder: SettledFolder): Promise<void>;
   /** The ids of every message currently in the inbox (catch-up after downtime). */

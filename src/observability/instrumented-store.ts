@@ -1,5 +1,6 @@
 import type { CrmStore } from '../crm/crm-store.ts';
-import { intakeIdAttribute, SpanKind, type MessageTraces } from './message-traces.ts';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { intakeIdAttribute, markFailed, SpanKind, type MessageTraces } from './message-traces.ts';
 import type { ServiceMetrics } from './service-metrics.ts';
 
 /**
@@ -23,6 +24,45 @@ export function instrumentStore(store: CrmStore, traces: MessageTraces, metrics:
           return result;
         },
       ),
+
+    /**
+     * One `intake enqueue` span per message, each its trace's root. A group commit holds several requests'
+     * messages: a lone message's span sits under the request that sent it; in a larger commit each starts
+     * its own trace, linked to the request that opened the commit.
+     */
+    async enqueueMany(items, now) {
+      const active = context.active();
+      const opener = trace.getSpanContext(active);
+      const parent = items.length === 1 ? active : ROOT_CONTEXT;
+      const spans = items.map((item) =>
+        traces.tracer.startSpan(
+          'intake enqueue',
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: { 'email_connector.source': item.source },
+            ...(items.length > 1 && opener ? { links: [{ context: opener }] } : {}),
+          },
+          parent,
+        ),
+      );
+      try {
+        const results = await store.enqueueMany(items, now);
+        results.forEach((result, index) => {
+          const span = spans[index]!;
+          span.setAttributes({
+            [intakeIdAttribute]: result.id,
+            'email_connector.enqueue.created': result.created,
+          });
+          if (result.created || !traces.hasRoot(result.id)) traces.setRoot(result.id, span);
+        });
+        return results;
+      } catch (error) {
+        for (const span of spans) markFailed(span, error);
+        throw error;
+      } finally {
+        for (const span of spans) span.end();
+      }
+    },
 
     async claimIntake(options) {
       const startTime = Date.now();

@@ -4,8 +4,13 @@ import type { Mailbox } from '../mailbox/mailbox.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
 import { messageKey, rawKey } from './message-key.ts';
 import type { OutboxSender } from './outbox-sender.ts';
-import { commitFailure, processMessage, type MessageSource, type ProcessDeps } from './process-message.ts';
-import { parseEmail } from './parse-email.ts';
+import {
+  commitFailure,
+  parseWith,
+  processMessage,
+  type MessageSource,
+  type ProcessDeps,
+} from './process-message.ts';
 
 export interface IntakeWorkerOptions {
   /** Messages processed at the same time. */
@@ -293,7 +298,7 @@ export class IntakeWorker {
     let email = null;
     if (raw) {
       key = rawKey(raw);
-      email = await parseEmail(raw).catch(() => null);
+      email = await parseWith(this.#deps, raw).catch(() => null);
       if (email) key = messageKey(email);
     }
     await commitFailure(raw, email, this.#sourceOf(item, null), this.#deps, {

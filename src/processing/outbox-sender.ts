@@ -1,8 +1,8 @@
-import type { Outbox } from '../crm/crm-store.ts';
+import type { Outbox, PendingMail, StoredOriginal } from '../crm/crm-store.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Mailbox } from '../mailbox/mailbox.ts';
+import type { MailPieces, Mailbox } from '../mailbox/mailbox.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
-import { withOriginal } from './original-placeholder.ts';
+import { placeholderOf, withOriginal } from './original-placeholder.ts';
 
 /** Attempts before a mail is given up (kept in the outbox with state `failed`, visible to operators). */
 const maxSendAttempts = 20;
@@ -72,17 +72,19 @@ export class OutboxSender {
       const batch = await this.#store.listPendingMail(20, now);
       if (batch.length === 0) return sent;
       for (const mail of batch) {
+        // Looked up only now, one mail at a time; its bytes are read as the mailbox sends them. A store failure here
+        // ends the pass as a failed listing would: no attempt was made.
+        const original = mail.original ? await this.#store.openMailOriginal(mail.id) : null;
         try {
-          const mime = mail.original
-            ? withOriginal(mail.mime, mail.original.documentId, mail.original.raw)
-            : mail.mime;
-          await this.#mailbox.send(mime, { outboxId: mail.id });
+          await this.#mailbox.send(piecesOf(mail, original), { outboxId: mail.id });
           await this.#store.markMailSent(mail.id, this.#now());
           sent += 1;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           const final =
-            (error instanceof MailboxError && !error.retryable) || mail.attempts + 1 >= maxSendAttempts;
+            (error instanceof MailboxError && !error.retryable) ||
+            error instanceof UnsendableMailError ||
+            mail.attempts + 1 >= maxSendAttempts;
           const retryAt = final
             ? null
             : new Date(this.#now().getTime() + this.#retryDelayMs(mail.attempts + 1, error));
@@ -113,4 +115,19 @@ export class OutboxSender {
     const retryAfterMs = error instanceof MailboxError ? (error.retryAfterMs ?? 0) : 0;
     return Math.max(backoff, retryAfterMs);
   }
+}
+
+/** A mail that no attempt can send as it is stored: it fails for good at once. */
+class UnsendableMailError extends Error {
+  override name = 'UnsendableMailError';
+}
+
+/** The mail as the mailbox sends it: a mail that refers to an original, as the pieces around that original. */
+function piecesOf(mail: PendingMail, original: StoredOriginal | null): MailPieces {
+  if (!mail.original) return mail.mime;
+  if (!original)
+    throw new UnsendableMailError(`the original that outbox mail ${mail.id} refers to is missing`);
+  const pieces = withOriginal(mail.mime, placeholderOf(mail, mail.original), original);
+  if (!pieces) throw new UnsendableMailError(`outbox mail ${mail.id} has no placeholder for its original`);
+  return pieces;
 }

@@ -5,7 +5,7 @@ import type { NewOutgoingMail } from '../crm/crm-store.ts';
 import { composeMail, headerText } from './compose-mail.ts';
 import type { ProcessingSettings } from './processing-settings.ts';
 import { newMessageId, newReferenceToken } from './thread-reference.ts';
-import { originalPlaceholder } from './original-placeholder.ts';
+import { heldOriginalPlaceholder, originalPlaceholder } from './original-placeholder.ts';
 
 /** What the note of a forward says: the decision and why. */
 export interface ForwardNote {
@@ -33,6 +33,11 @@ function safeFilename(subject: string): string {
 /**
  * A forward to internal support: a new message from the support address carrying the original intact
  * as `message/rfc822`, with a note that says what was decided and why.
+ *
+ * The original is never composed in: the forward's MIME carries a placeholder where it goes, and the outbox keeps
+ * the original once, either as the filed document (`filedAs`) or as the forward's own copy of the very buffer given
+ * (`heldOriginal`). Sending puts it in place (processing/original-placeholder.ts), byte for byte what composing it
+ * in would have given.
  */
 export async function composeForward(
   email: ParsedEmail | null,
@@ -66,6 +71,8 @@ export async function composeForward(
     '',
     raw ? 'The original message is attached unchanged.' : 'The original message is not attached.',
   );
+  const id = newId();
+  const placeholder = filedAs ? originalPlaceholder(filedAs) : heldOriginalPlaceholder(id);
   const mime = await composeMail({
     from: settings.supportAddress,
     to: [settings.internalSupportAddress],
@@ -74,12 +81,10 @@ export async function composeForward(
     messageId,
     replyTo: email?.replyTo[0]?.address ?? email?.from?.address ?? undefined,
     headers: { 'Auto-Submitted': 'auto-forwarded', 'X-Email-Connector': 'forward' },
-    original: raw
-      ? { filename: safeFilename(subjectOriginal), raw: filedAs ? originalPlaceholder(filedAs) : raw }
-      : undefined,
+    original: raw ? { filename: safeFilename(subjectOriginal), raw: placeholder } : undefined,
   });
   return {
-    id: newId(),
+    id,
     kind: 'forward',
     to: [settings.internalSupportAddress],
     subject,
@@ -88,6 +93,7 @@ export async function composeForward(
     ticketId: note.ticket?.id ?? null,
     mime,
     originalDocumentId: raw && filedAs ? filedAs : null,
+    heldOriginal: raw && !filedAs ? raw : null,
     aboutSender: email?.from?.address ?? null,
   };
 }

@@ -1,10 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import {
+  MailParser,
+  type AddressObject,
+  type AttachmentStream,
+  type MessageText,
+  type ParsedMail,
+} from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import type { EmailAddress, EmailAttachment, ParsedEmail } from '../domain/email.ts';
 import { normaliseAddress } from '../domain/addresses.ts';
+import { isXmlAttachment } from '../domain/xml-api/detect-transactions.ts';
 
 /** The message could not be read at all; retrying will not help. */
 export class MessageParseError extends Error {
@@ -55,7 +62,7 @@ export function sanitiseHtml(html: string): string {
   return sanitizeHtml(html, sanitizeOptions);
 }
 
-function headerMap(parsed: ParsedMail): Record<string, string> {
+function headerMap(parsed: Pick<ParsedMail, 'headerLines'>): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const line of parsed.headerLines) {
     // A line that is not a header at all (garbage bytes) has an empty key: it is no header.
@@ -148,14 +155,136 @@ export function repairHeaderBytes(raw: Buffer): Buffer {
   return Buffer.concat([...pieces, raw.subarray(end)]);
 }
 
-function attachmentsOf(parsed: ParsedMail): EmailAttachment[] {
+/** An attachment as the reader leaves it: its bytes only when they were kept. */
+interface ReadAttachment extends Omit<ParsedMail['attachments'][number], 'content'> {
+  content: Buffer | null;
+}
+
+/** What `readMime` gives: mailparser's ParsedMail, with attachments held only where asked. */
+type ReadMail = Omit<ParsedMail, 'attachments'> & { attachments: ReadAttachment[] };
+
+const parserOptions = {
+  skipImageLinks: true,
+  skipTextLinks: true,
+  keepCidLinks: true,
+  // mailparser hashes every attachment (md5) by default; nothing here reads that checksum.
+  checksumAlgo: false,
+} as const;
+
+/**
+ * Reads MIME with mailparser as its `simpleParser` does, except for attachments: each one's bytes are decoded and
+ * counted but kept only when `keep` says so (by position, name and type, known before its content). The rest of a
+ * message's attachments stay in its raw MIME, where `attachmentContent` finds them again; holding and copying
+ * them here would cost as much as reading the message.
+ */
+function readMime(
+  input: Readable,
+  keep: (attachment: { position: number; filename: string; contentType: string }) => boolean,
+): Promise<ReadMail> {
+  return new Promise<ReadMail>((resolve, reject) => {
+    let settled = false;
+    const settle = (error: unknown, mail?: ReadMail): void => {
+      if (settled) return;
+      settled = true;
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else resolve(mail!);
+    };
+    const mail = { attachments: [] as ReadAttachment[] } as unknown as ReadMail;
+    const parser = new MailParser(parserOptions);
+    parser.on('error', (error: unknown) => settle(error));
+    parser.on('headers', (headers) => {
+      mail.headers = headers;
+      mail.headerLines = (parser as unknown as { headerLines: ParsedMail['headerLines'] }).headerLines;
+    });
+    let reading = false;
+    const fail = (error: unknown): void => {
+      reading = false;
+      settle(error);
+      parser.destroy();
+    };
+    const next = (): void => {
+      try {
+        readNext();
+      } catch (error) {
+        // Whatever a hostile message makes the reader throw ends this message, never the process.
+        fail(error);
+      }
+    };
+    const readNext = (): void => {
+      reading = true;
+      const data = parser.read() as
+        (MessageText & { type: 'text' }) | (AttachmentStream & { type: 'attachment' }) | null;
+      if (data === null) {
+        reading = false;
+        return;
+      }
+      if (data.type === 'text') {
+        if (data.text !== undefined) mail.text = data.text;
+        if (data.html !== undefined) mail.html = data.html;
+        if (data.textAsHtml !== undefined) mail.textAsHtml = data.textAsHtml;
+        next();
+        return;
+      }
+      const stream = data.content;
+      const position = mail.attachments.length;
+      const held = keep({ position, filename: textOf(data.filename), contentType: textOf(data.contentType) });
+      const attachment = { ...data, content: null, size: 0 } as unknown as ReadAttachment;
+      mail.attachments.push(attachment);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (held) chunks.push(chunk);
+      });
+      stream.once('error', fail);
+      stream.on('end', () => {
+        attachment.size = size;
+        if (held) attachment.content = Buffer.concat(chunks, size);
+        data.release?.();
+        next();
+      });
+    };
+    parser.on('readable', () => {
+      if (!reading) next();
+    });
+    parser.on('end', () => {
+      const headers = mail.headers;
+      if (headers) {
+        if (headers.has('subject')) mail.subject = headers.get('subject') as string;
+        if (headers.has('references')) mail.references = headers.get('references') as string | string[];
+        if (headers.has('date')) mail.date = headers.get('date') as Date;
+        if (headers.has('to')) mail.to = headers.get('to') as AddressObject;
+        if (headers.has('from')) mail.from = headers.get('from') as AddressObject;
+        if (headers.has('cc')) mail.cc = headers.get('cc') as AddressObject;
+        if (headers.has('bcc')) mail.bcc = headers.get('bcc') as AddressObject;
+        if (headers.has('message-id')) mail.messageId = headers.get('message-id') as string;
+        if (headers.has('in-reply-to')) mail.inReplyTo = headers.get('in-reply-to') as string;
+        if (headers.has('reply-to')) mail.replyTo = headers.get('reply-to') as AddressObject;
+      }
+      settle(null, mail);
+    });
+    input.once('error', (error) => {
+      parser.destroy();
+      settle(error);
+    });
+    input.pipe(parser);
+  });
+}
+
+/** A header-derived value as text: mailparser gives other types for some malformed headers. */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function attachmentsOf(parsed: ReadMail): EmailAttachment[] {
   return parsed.attachments.map((attachment, index) => ({
     filename:
-      attachment.filename?.trim() ||
+      textOf(attachment.filename).trim() ||
       `attachment-${index + 1}${attachment.contentType === 'message/rfc822' ? '.eml' : ''}`,
-    contentType: attachment.contentType || 'application/octet-stream',
-    size: attachment.size ?? attachment.content.length,
+    contentType: textOf(attachment.contentType) || 'application/octet-stream',
+    size: attachment.size,
     content: attachment.content,
+    position: index,
     contentId: attachment.cid ?? null,
     inline: attachment.contentDisposition === 'inline' || attachment.related === true,
   }));
@@ -172,15 +301,10 @@ function* slices(raw: Buffer): Generator<Buffer> {
 /** Reads a raw MIME message into the connector's ParsedEmail. Throws MessageParseError when unreadable. */
 export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   const problems: string[] = [];
-  let parsed: ParsedMail;
+  let parsed: ReadMail;
   try {
-    parsed = await simpleParser(Readable.from(slices(repairHeaderBytes(raw))), {
-      skipImageLinks: true,
-      skipTextLinks: true,
-      keepCidLinks: true,
-      // mailparser hashes every attachment (md5) by default; nothing here reads that checksum.
-      checksumAlgo: false,
-    });
+    // Only XML files are read by the rules (API transactions); every other attachment stays in `raw`.
+    parsed = await readMime(Readable.from(slices(repairHeaderBytes(raw))), isXmlAttachment);
   } catch (error) {
     throw new MessageParseError(`unreadable MIME: ${(error as Error).message}`, { cause: error });
   }
@@ -198,30 +322,55 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   if (contentType.startsWith('multipart/') && (!boundary || !raw.includes(`--${boundary}`)))
     problems.push(`${contentType} whose boundary never appears: its parts could not be read`);
   const messageId = messageIds(parsed.messageId)[0] ?? null;
+  return withRawMessage(
+    {
+      messageId,
+      from,
+      sender: senderHeader ? (addresses(senderHeader)[0] ?? null) : null,
+      replyTo: addresses(parsed.replyTo),
+      to: addresses(parsed.to),
+      cc: addresses(parsed.cc),
+      bcc: addresses(parsed.bcc),
+      subject: (parsed.subject ?? '').replace(/\s+/g, ' ').trim(),
+      date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
+      text,
+      html,
+      attachments: attachmentsOf(parsed),
+      inReplyTo: messageIds(parsed.inReplyTo),
+      references: messageIds(parsed.references).reverse(),
+      headers,
+      contentType,
+      problems,
+    },
+    raw,
+  );
+}
+
+/** What parseEmail reads from a message, without the message itself (what a parse thread sends back). */
+export type ParsedFields = Omit<ParsedEmail, 'raw' | 'contentHash'>;
+
+/** The parsed fields with their raw message, and its hash. */
+export function withRawMessage(fields: ParsedFields, raw: Buffer): ParsedEmail {
   let contentHash: string | null = null;
   return {
-    messageId,
-    from,
-    sender: senderHeader ? (addresses(senderHeader)[0] ?? null) : null,
-    replyTo: addresses(parsed.replyTo),
-    to: addresses(parsed.to),
-    cc: addresses(parsed.cc),
-    bcc: addresses(parsed.bcc),
-    subject: (parsed.subject ?? '').replace(/\s+/g, ' ').trim(),
-    date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
-    text,
-    html,
-    attachments: attachmentsOf(parsed),
-    inReplyTo: messageIds(parsed.inReplyTo),
-    references: messageIds(parsed.references).reverse(),
-    headers,
-    contentType,
+    ...fields,
     raw,
     // Only a message without a Message-ID needs its hash (as its key): computed on first use.
     get contentHash(): string {
       contentHash ??= createHash('sha256').update(raw).digest('hex');
       return contentHash;
     },
-    problems,
   };
+}
+
+/**
+ * The bytes of a filed message's attachment, read again from its raw MIME: `position` is the attachment's
+ * `EmailAttachment.position`. Null when the message has no attachment there.
+ */
+export async function attachmentContent(raw: Buffer, position: number): Promise<Buffer | null> {
+  const parsed = await readMime(
+    Readable.from(slices(repairHeaderBytes(raw))),
+    (attachment) => attachment.position === position,
+  );
+  return parsed.attachments[position]?.content ?? null;
 }

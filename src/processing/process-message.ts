@@ -44,6 +44,19 @@ export interface ProcessDeps {
   now: () => Date;
   /** Step 2 of the decision order; absent or disabled = XML mail is handled like any other mail. */
   xmlApi?: ApiHandler | null;
+  /** Reads MIME off the event loop (parse-pool.ts); absent = parseEmail on the calling thread. */
+  parser?: MimeParser | null;
+}
+
+/** Something that reads a message as parseEmail does; closed when the service stops. */
+export interface MimeParser {
+  parse(raw: Buffer): Promise<ParsedEmail>;
+  close(): Promise<void>;
+}
+
+/** The message read by the deps' parser, or by parseEmail here. */
+export function parseWith(deps: Pick<ProcessDeps, 'parser'>, raw: Buffer): Promise<ParsedEmail> {
+  return deps.parser ? deps.parser.parse(raw) : parseEmail(raw);
 }
 
 export interface MessageSource {
@@ -166,7 +179,7 @@ export async function processMessage(
   }
   let email: ParsedEmail;
   try {
-    email = await parseEmail(raw);
+    email = await parseWith(deps, raw);
   } catch (error) {
     if (!(error instanceof MessageParseError)) throw error;
     return commitFailure(raw, null, source, deps, {

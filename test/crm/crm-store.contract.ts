@@ -36,6 +36,20 @@ const moreAccounts = {
   ],
 };
 
+/**
+ * A mail's original read whole through `openMailOriginal`, checked against the length it announced; null when the
+ * store says the mail has none.
+ */
+async function originalOf(store: CrmStore, mailId: string): Promise<Buffer | null> {
+  const original = await store.openMailOriginal(mailId);
+  if (!original) return null;
+  const parts: Buffer[] = [];
+  for await (const part of original.read()) parts.push(part);
+  const whole = Buffer.concat(parts);
+  expect(whole.length).toBe(original.length);
+  return whole;
+}
+
 function commitFor(key: string, overrides: Partial<ProcessingCommit> = {}): ProcessingCommit {
   return {
     outcome: {
@@ -262,7 +276,8 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
                 filename: 'photo.jpg',
                 contentType: 'image/jpeg',
                 size: 3,
-                content: Buffer.from('abc'),
+                content: null,
+                position: 0,
                 contentId: null,
                 inline: false,
               },
@@ -294,8 +309,11 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       const documents = await store.listDocuments('T1');
       expect(documents).toHaveLength(1);
       expect(documents[0]!.attachments).toEqual([
-        { filename: 'photo.jpg', contentType: 'image/jpeg', size: 3 },
+        { filename: 'photo.jpg', contentType: 'image/jpeg', size: 3, position: 0 },
       ]);
+      // Its bytes are in the raw MIME, not stored a second time.
+      expect((await store.readStoredAttachment('D1', 0))?.length).toBe(0);
+      expect(await store.readStoredAttachment('D1', 1)).toBeNull();
       expect((await store.readDocumentRaw('D1'))?.toString()).toBe('raw mime');
       expect(await store.listPendingMail(10, new Date())).toHaveLength(1);
       expect(
@@ -347,8 +365,49 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       await store.commitProcessing(commit);
       const [pending] = await store.listPendingMail(10, new Date());
       expect(pending!.mime.toString()).toBe('note + placeholder');
-      expect(pending!.original?.documentId).toBe('D5');
-      expect(pending!.original?.raw.toString()).toBe('the original, byte for byte\r\n');
+      // Listing refers to the original; it is read only when the mail is sent.
+      expect(pending!.original).toEqual({ kind: 'document', documentId: 'D5' });
+      expect((await originalOf(store, 'F5'))?.toString()).toBe('the original, byte for byte\r\n');
+    });
+
+    it('keeps the original of an unfiled forward once, apart from its MIME, and hands it out only when asked', async () => {
+      // Larger than one SQLite part, with bytes of every value, so that parts and their order show.
+      const original = Buffer.alloc(2_500_000 + 7);
+      for (let at = 0; at < original.length; at += 1) original[at] = (at * 7 + (at >> 11)) & 0xff;
+      const forward = (id: string, heldOriginal: Buffer | null) => ({
+        id,
+        kind: 'forward' as const,
+        to: ['helpdesk@msp.example'],
+        subject: 'Forwarded',
+        messageId: `${id.toLowerCase()}@msp.example`,
+        referenceToken: null,
+        ticketId: null,
+        mime: Buffer.from(`note + placeholder of ${id}`),
+        heldOriginal,
+      });
+      await store.commitProcessing(
+        commitFor('mid:unknown@x', { outgoing: [forward('H1', original), forward('W1', null)] }),
+      );
+      const notice = forward('N1', Buffer.from('a notice may hold one too'));
+      expect(await store.queueNotice({ ...notice, kind: 'notice' })).toBe(true);
+
+      const pending = await store.listPendingMail(10, new Date());
+      expect(pending.map((mail) => [mail.id, mail.original, mail.mime.toString()])).toEqual([
+        ['H1', { kind: 'held' }, 'note + placeholder of H1'],
+        ['W1', null, 'note + placeholder of W1'],
+        ['N1', { kind: 'held' }, 'note + placeholder of N1'],
+      ]);
+      expect((await originalOf(store, 'H1'))?.equals(original)).toBe(true);
+      expect((await originalOf(store, 'N1'))?.toString()).toBe('a notice may hold one too');
+      expect(await store.openMailOriginal('W1')).toBeNull();
+      expect(await store.openMailOriginal('no-such-mail')).toBeNull();
+      // Each read reads afresh (a request tried again sends the original again).
+      const opened = await store.openMailOriginal('H1');
+      for (let round = 0; round < 2; round += 1) {
+        let length = 0;
+        for await (const part of opened!.read()) length += part.length;
+        expect(length).toBe(original.length);
+      }
     });
 
     it('writes nothing of a commit that fails part-way', async () => {
@@ -512,6 +571,27 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       expect(a.created).toBe(true);
       expect(b.created).toBe(false);
       expect(b.item.id).toBe(a.item.id);
+    });
+
+    it('enqueues a burst in one call: each message once, in order, with its item id', async () => {
+      const now = new Date('2026-11-27T10:00:00Z');
+      const known = await store.enqueue({ mailboxId: 'm0', source: 'test', now });
+      const results = await store.enqueueMany(
+        [
+          { mailboxId: 'm1', source: 'graph' },
+          { mailboxId: 'm0', source: 'graph' },
+          { mailboxId: 'm2', source: 'graph' },
+          { mailboxId: 'm1', source: 'graph' },
+        ],
+        now,
+      );
+      expect(results.map((result) => result.created)).toEqual([true, false, true, false]);
+      expect(results[1]!.id).toBe(known.item.id);
+      expect(results[3]!.id).toBe(results[0]!.id);
+      const m2 = await store.findIntake('m2');
+      expect(m2).toMatchObject({ id: results[2]!.id, source: 'graph', state: 'pending' });
+      expect(new Date(m2!.enqueuedAt)).toEqual(now);
+      expect(await store.listIntake('pending', 10)).toHaveLength(3);
     });
 
     it('claims with a lease that another worker can take over only after it expires', async () => {

@@ -138,10 +138,25 @@ function script(): Map<string, Answer> {
             attempts: 0,
             mime: Buffer.from('mime'),
             original_document_id: 'D1',
-            original_raw: Buffer.from('raw'),
+            held: 0,
+          },
+          {
+            id: 'M2',
+            kind: 'forward',
+            recipients: '["helpdesk@msp.example"]',
+            subject: 's',
+            attempts: 0,
+            mime: Buffer.from('mime'),
+            original_document_id: null,
+            held: true,
           },
         ],
       },
+    ],
+    [s.mailOriginalLength.sql, (inputs) => ({ recordset: inputs.id === 'M1' ? [{ length: 3 }] : [] })],
+    [
+      s.mailOriginal.sql,
+      (inputs) => ({ recordset: inputs.id === 'M1' ? [{ original: Buffer.from('raw') }] : [] }),
     ],
   ]);
 }
@@ -203,7 +218,8 @@ const commit: ProcessingCommit = {
           filename: 'a.jpg',
           contentType: 'image/jpeg',
           size: 3,
-          content: Buffer.from('abc'),
+          content: null,
+          position: 0,
           contentId: null,
           inline: false,
         },
@@ -262,8 +278,15 @@ describe('SQL Server adapter, statement by statement', () => {
     await store.listOutcomes();
     await store.listOutcomes({ action: 'failed', limit: 3 });
     expect(await store.listPendingMail(10, now)).toMatchObject([
-      { id: 'M1', to: ['helpdesk@msp.example'], original: { documentId: 'D1' } },
+      { id: 'M1', to: ['helpdesk@msp.example'], original: { kind: 'document', documentId: 'D1' } },
+      { id: 'M2', original: { kind: 'held' } },
     ]);
+    const original = await store.openMailOriginal('M1');
+    expect(original?.length).toBe(3);
+    const parts: Buffer[] = [];
+    for await (const part of original!.read()) parts.push(part);
+    expect(parts).toEqual([Buffer.from('raw')]);
+    expect(await store.openMailOriginal('M3')).toBeNull();
     await store.markMailSent('M1', now);
     await store.markMailFailed('M1', 'refused', { final: true });
     await store.markMailFailed('M1', 'throttled', { final: false, retryAt: now });
@@ -276,6 +299,10 @@ describe('SQL Server adapter, statement by statement', () => {
     ])
       await store.countOutgoingSince(filter);
     await store.queueNotice(commit.outgoing[0]!, { key: 'notice.state', expected: null, value: 'down' });
+    await store.queueNotice({ ...commit.outgoing[0]!, id: 'M9', heldOriginal: Buffer.from('original') });
+    // The original a mail holds goes into its own column, once, as given.
+    const held = recorder.sent.filter((entry) => entry.sql === s.insertOutboxMail.sql).at(-1)!;
+    expect(held.inputs).toMatchObject({ id: 'M9', original: Buffer.from('original') });
     expect(await store.enqueue({ mailboxId: 'm1', source: 'test', now })).toMatchObject({ created: true });
     expect(
       (await store.claimIntake({ workerId: 'w', leaseMs: 60_000, now, limit: 5 })).map((i) => i.mailboxId),

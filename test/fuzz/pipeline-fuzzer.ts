@@ -211,6 +211,7 @@ export async function runPipelineFuzz(options: FuzzOptions): Promise<FuzzFigures
     figures.heapEndMb = mb(process.memoryUsage().heapUsed);
     figures.inputMb = mb(inputBytes);
     await summarise();
+    await deps.parser?.close();
     return figures;
   } finally {
     await store.close();

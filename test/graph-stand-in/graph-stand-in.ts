@@ -17,7 +17,14 @@ export interface RecordedRequest {
   prefer: string | null;
   contentType: string | null;
   authorized: boolean;
+  /** The body as text (sendMail's base64, kept as it arrives while it is decoded: see `sentMail`). */
   body: string;
+  /** The Content-Length the client announced, or null (a chunked body). */
+  contentLength: number | null;
+  transferEncoding: string | null;
+  /** Bytes of the body that arrived, and in how many reads (sendMail). */
+  bodyBytes: number;
+  bodyReads: number;
   status: number;
   /** The mailbox the request was about, if any (lower case). */
   mailbox: string | null;
@@ -98,7 +105,8 @@ const maxSubscriptionMinutes = 10_080;
  */
 export class GraphStandIn {
   readonly requests: RecordedRequest[] = [];
-  readonly sentMail: { mailbox: string; mime: string }[] = [];
+  /** Each mail sendMail accepted: its MIME as text, and as the exact bytes decoded from the base64 body. */
+  readonly sentMail: { mailbox: string; mime: string; raw: Buffer }[] = [];
   readonly subscriptions = new Map<string, StandInSubscription>();
   readonly deliveries: { url: string; status: number; items: number }[] = [];
   readonly validations: { url: string; ok: boolean }[] = [];
@@ -305,7 +313,11 @@ export class GraphStandIn {
     if (segments[0] === 'v1.0') segments.shift();
     const path = `/${segments.join('/')}`;
     const mailbox = segments[0] === 'users' && segments[1] ? segments[1].toLowerCase() : null;
-    const body = await readBody(req);
+    // sendMail's body (base64 MIME, up to tens of MB) is read and decoded as it arrives, after the checks below: a
+    // throttled or failing sendMail is answered before its body has arrived, as Graph may.
+    const streamed = req.method === 'POST' && segments[0] === 'users' && segments[2] === 'sendMail';
+    const body = streamed ? '' : await readBody(req);
+    const announced = header(req, 'content-length');
     const record: RecordedRequest = {
       at: arrivedAt,
       answeredAt: null,
@@ -316,6 +328,10 @@ export class GraphStandIn {
       contentType: header(req, 'content-type'),
       authorized: header(req, 'authorization') === `Bearer ${this.#options.token ?? 'stand-in-token'}`,
       body,
+      contentLength: announced === null ? null : Number(announced),
+      transferEncoding: header(req, 'transfer-encoding'),
+      bodyBytes: Buffer.byteLength(body),
+      bodyReads: 0,
       status: 0,
       mailbox,
     };
@@ -353,7 +369,7 @@ export class GraphStandIn {
       return this.#error(res, 403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
     if (access === 'missing')
       return this.#error(res, 404, 'ErrorInvalidUser', `The requested user '${mailbox}' is invalid.`);
-    await this.#route(record, segments, url, res);
+    await this.#route(record, segments, url, req, res);
   }
 
   #fault(record: RecordedRequest): FaultRule | null {
@@ -368,7 +384,13 @@ export class GraphStandIn {
     return null;
   }
 
-  async #route(record: RecordedRequest, s: string[], url: URL, res: ServerResponse): Promise<void> {
+  async #route(
+    record: RecordedRequest,
+    s: string[],
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const m = record.method;
     if (s[0] === 'subscriptions') {
       if (s.length === 1 && m === 'POST') return this.#createSubscription(record, res);
@@ -398,10 +420,10 @@ export class GraphStandIn {
       if (rest[0] === 'sendMail' && m === 'POST') {
         if (!record.contentType?.startsWith('text/plain'))
           return this.#error(res, 400, 'ErrorMimeContentInvalid', 'expected text/plain');
-        this.sentMail.push({
-          mailbox: s[1].toLowerCase(),
-          mime: Buffer.from(record.body, 'base64').toString('utf8'),
-        });
+        const decoded = await decodeBase64Body(req, record);
+        if (typeof decoded === 'string')
+          return this.#error(res, 400, 'ErrorMimeContentInvalidBase64String', decoded);
+        this.sentMail.push({ mailbox: s[1].toLowerCase(), mime: decoded.toString('utf8'), raw: decoded });
         res.writeHead(202).end();
         return;
       }
@@ -605,6 +627,41 @@ export class GraphStandIn {
 function header(req: IncomingMessage, name: string): string | null {
   const value = req.headers[name];
   return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+}
+
+/**
+ * sendMail's body decoded as it arrives, 4 characters of base64 to 3 bytes, the 0–3 characters that do not fill a
+ * group carried to the next read; or what is wrong with it. Graph takes only one block of base64 (padding at its
+ * very end), and the body must be as long as its Content-Length said.
+ */
+async function decodeBase64Body(req: IncomingMessage, record: RecordedRequest): Promise<Buffer | string> {
+  const parts: Buffer[] = [];
+  let carry = '';
+  let padded = false;
+  // The whole body is read even once it is known to be wrong, so that the answer reaches a client still sending.
+  let problem: string | null = null;
+  for await (const chunk of req) {
+    const text = (chunk as Buffer).toString('latin1');
+    record.body += text;
+    record.bodyBytes += text.length;
+    record.bodyReads += 1;
+    if (problem) continue;
+    if (!/^[A-Za-z0-9+/=]*$/.test(text)) problem = 'the body is not base64';
+    else if (padded && text.length > 0) problem = 'base64 goes on after its padding';
+    if (problem) continue;
+    const all = carry + text;
+    const whole = all.length - (all.length % 4);
+    const groups = all.slice(0, whole);
+    if (/=[^=]|=.*=.*=/.test(groups)) problem = 'padding inside the base64';
+    if (groups.includes('=')) padded = true;
+    parts.push(Buffer.from(groups, 'base64'));
+    carry = all.slice(whole);
+  }
+  if (problem) return problem;
+  if (carry.length > 0) return `the base64 ends with ${carry.length} character(s) that do not fill a group`;
+  if (record.contentLength !== null && record.bodyBytes !== record.contentLength)
+    return `the body has ${record.bodyBytes} bytes, Content-Length said ${record.contentLength}`;
+  return Buffer.concat(parts);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

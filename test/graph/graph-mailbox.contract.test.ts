@@ -21,9 +21,7 @@ describeMailboxContract('Microsoft Graph (HTTPS stand-in)', async () => {
     address: mailboxName,
     arrive: async (mime) => standIn.addMessage(mailboxName, mime),
     sent: async () =>
-      standIn.sentMail
-        .filter((entry) => entry.mailbox === mailboxName)
-        .map((entry) => Buffer.from(entry.mime, 'utf8')),
+      standIn.sentMail.filter((entry) => entry.mailbox === mailboxName).map((entry) => entry.raw),
     unknownId: newId(),
     close: () => standIn.close(),
   };

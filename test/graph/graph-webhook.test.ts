@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
+import { frontDoor } from '../../src/http/front-door.ts';
 import { createGraphWebhookRouter, type LifecycleEvent } from '../../src/http/graph-webhook.ts';
+import { createServer } from '../../src/http/http-server.ts';
 import { RejectionLog } from '../../src/http/rejection-log.ts';
 import { capturedLogger, clientState } from './helpers.ts';
 
@@ -21,7 +23,10 @@ function item(id: string, overrides: Record<string, unknown> = {}) {
   };
 }
 
-describe('Graph webhook router', () => {
+/** The two ways the handler is served: mounted in an Express app, and by the service's front door before Express. */
+const servings = ['express router', 'front door'] as const;
+
+describe.each(servings)('Graph webhook (%s)', (serving) => {
   let store: SqliteCrmStore;
   let server: Server;
   let url: string;
@@ -37,19 +42,24 @@ describe('Graph webhook router', () => {
     lifecycle = [];
     notified = [];
     rejections = new RejectionLog(captured.logger);
+    const router = createGraphWebhookRouter({
+      store,
+      logger: captured.logger,
+      clientState,
+      isKnownSubscription: (id) => id === subscriptionId,
+      onLifecycle: (event, id) => lifecycle.push({ event, subscriptionId: id }),
+      onNotified: (info) => notified.push(info),
+      rejections,
+    });
     const app = express();
-    app.use(
-      createGraphWebhookRouter({
-        store,
-        logger: captured.logger,
-        clientState,
-        isKnownSubscription: (id) => id === subscriptionId,
-        onLifecycle: (event, id) => lifecycle.push({ event, subscriptionId: id }),
-        onNotified: (info) => notified.push(info),
-        rejections,
-      }),
-    );
-    server = app.listen(0, '127.0.0.1');
+    app.use(router);
+    // What Express answers for a route the webhook does not serve.
+    app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
+    server =
+      serving === 'front door'
+        ? createServer(frontDoor(app, [router.fastRoute], captured.logger))
+        : createServer(app);
+    server.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/graph`;
   });
@@ -149,5 +159,56 @@ describe('Graph webhook router', () => {
     const response = await postJson({ value: [item('../../etc/passwd')] });
     expect(response.status).toBe(403);
     expect(await store.listIntake('pending', 10)).toEqual([]);
+  });
+
+  it('reads only JSON in UTF-8 without content coding, and answers on the paths as Express matches them', async () => {
+    const post = (body: string, headers: Record<string, string>, path = url) =>
+      fetch(path, { method: 'POST', headers, body });
+    const genuine = JSON.stringify({ value: [item('AAMkJ1')] });
+    expect((await post(genuine, { 'content-type': 'text/plain' })).status).toBe(400);
+    expect((await post(genuine, { 'content-type': 'application/json; charset=iso-8859-1' })).status).toBe(
+      415,
+    );
+    expect(
+      (await post(genuine, { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status,
+    ).toBe(415);
+    expect((await post('"just a string"', { 'content-type': 'application/json' })).status).toBe(400);
+    expect(await store.listIntake('pending', 10)).toEqual([]);
+    // Graph's own header, another JSON media type, a different case and a trailing slash are all the same route.
+    const base = url.replace('/webhooks/graph', '');
+    for (const [path, type] of [
+      [`${base}/webhooks/graph`, 'application/json; charset=utf-8'],
+      [`${base}/Webhooks/Graph/`, 'application/vnd.example+json'],
+    ] as const) {
+      const response = await post(JSON.stringify({ value: [item(`AAMkJ${path.length}`)] }), {
+        'content-type': type,
+      });
+      expect(response.status, path).toBe(202);
+    }
+    expect(await store.listIntake('pending', 10)).toHaveLength(2);
+    // Not the webhook: Express answers (a GET, another path).
+    expect((await fetch(url)).status).toBe(404);
+    expect(
+      (await post(genuine, { 'content-type': 'application/json' }, `${base}/webhooks/graphx`)).status,
+    ).toBe(404);
+  });
+
+  it('refuses a validation request that carries the token twice, and answers a request id', async () => {
+    const response = await fetch(`${url}?validationToken=a&validationToken=b`, { method: 'POST' });
+    expect(response.status).toBe(400);
+    const answered = await fetch(`${url}?validationToken=ok`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'graph-req-1' },
+    });
+    expect(await answered.text()).toBe('ok');
+    if (serving === 'front door') expect(answered.headers.get('x-request-id')).toBe('graph-req-1');
+  });
+
+  it('answers 503 and queues nothing when the queue cannot commit, so that Graph sends the notification again', async () => {
+    await store.close();
+    const response = await postJson({ value: [item('AAMkK1')] });
+    expect(response.status).toBe(503);
+    expect(lines.join('\n')).toContain('enqueue failed');
+    store = SqliteCrmStore.open({ path: ':memory:' });
   });
 });

@@ -157,6 +157,7 @@ export async function openEngine(overrides: Record<string, string> = {}): Promis
     },
     outcomes: () => store.listOutcomes({ limit: 1000 }),
     async close() {
+      await deps.parser?.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },

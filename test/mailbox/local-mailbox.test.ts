@@ -105,6 +105,29 @@ describe('local mailbox folder', () => {
     expect(readFileSync(join(sent, 'mail-2.eml'), 'utf8')).toBe('Subject: two\r\n\r\nbody');
   });
 
+  it('writes a mail given in pieces under a temporary name, so that a read failing part-way sends nothing', async () => {
+    const sent = join(mailbox.root, 'sent');
+    let fail = true;
+    const original = {
+      length: 8,
+      async *read(): AsyncGenerator<Buffer> {
+        yield Buffer.from('orig');
+        if (fail) throw new Error('the store went away');
+        yield Buffer.from('inal');
+      },
+    };
+    const pieces = [Buffer.from('Subject: fwd\r\n\r\n'), original, Buffer.from('\r\n')];
+    const error = await mailbox.send(pieces, { outboxId: 'mail-4' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(MailboxError);
+    expect(error).toMatchObject({ kind: 'transient' });
+    expect(existsSync(join(sent, 'mail-4.eml'))).toBe(false);
+
+    fail = false;
+    await mailbox.send(pieces, { outboxId: 'mail-4' });
+    expect(readFileSync(join(sent, 'mail-4.eml'), 'utf8')).toBe('Subject: fwd\r\n\r\noriginal\r\n');
+    expect(readdirSync(sent)).toEqual(['mail-4.eml']);
+  });
+
   it('refuses to send when sent/ is a file, instead of reporting success', async () => {
     const root = join(mkdtempSync(join(tmpdir(), 'mailbox-')), 'mailbox');
     const broken = new LocalMailbox(root);

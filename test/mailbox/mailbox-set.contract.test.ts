@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LocalMailbox } from '../../src/mailbox/local/local-mailbox.ts';
-import { MailboxSet } from '../../src/mailbox/mailbox-set.ts';
+import { fromAddressOf, MailboxSet } from '../../src/mailbox/mailbox-set.ts';
 import { describeMailboxContract } from './mailbox.contract.ts';
 import { localMailboxDriver } from './local-mailbox-driver.ts';
 
@@ -54,6 +54,25 @@ describe('a set of mailboxes', () => {
       await first.close();
       await second.close();
     }
+  });
+
+  it('finds the From of a mail given in pieces, however its header block is split, and never reads a deferred piece', () => {
+    const head = 'To: jane@acme.example\r\nFrom: "Billing"\r\n <Billing@MSP.example>\r\nSubject: Hi\r\n\r\n';
+    const untouchable = {
+      length: 10,
+      read(): AsyncIterable<Buffer> {
+        throw new Error('the header block was looked for in a deferred piece');
+      },
+    };
+    for (let cut = 0; cut <= head.length; cut += 1) {
+      const pieces = [Buffer.from(head.slice(0, cut)), Buffer.from(head.slice(cut)), untouchable];
+      expect(fromAddressOf(pieces), `split at ${cut}`).toBe('billing@msp.example');
+    }
+    // A From after the header block (in the body, or in an original) is not the mail's.
+    expect(
+      fromAddressOf([Buffer.from('To: a@b.example\r\n\r\n'), Buffer.from('From: x@y.example\r\n')]),
+    ).toBeNull();
+    expect(fromAddressOf([Buffer.from('To: a@b.example\r\n'), untouchable])).toBeNull();
   });
 
   it("names each message's mailbox, answers from its address, and keeps the first mailbox's ids as they were", () => {

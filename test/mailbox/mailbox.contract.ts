@@ -95,5 +95,28 @@ export function describeMailboxContract(name: string, open: () => Promise<Mailbo
       // Sending is not receiving: the inbox is unchanged.
       expect(await mailbox.listInbox()).toEqual([]);
     });
+
+    it('delivers a mail given in pieces as their concatenation, byte for byte, reading a deferred piece as it goes', async () => {
+      // A forward: its head, an original of every byte value in odd-sized parts, its tail.
+      const head = message('Forwarded', driver.address, 'helpdesk@msp.example');
+      const original = Buffer.alloc(300_001);
+      for (let at = 0; at < original.length; at += 1) original[at] = (at * 31 + (at >> 8)) & 0xff;
+      let reads = 0;
+      const deferred = {
+        length: original.length,
+        async *read(): AsyncGenerator<Buffer> {
+          reads += 1;
+          for (let at = 0; at < original.length; at += 65_537) yield original.subarray(at, at + 65_537);
+        },
+      };
+      const pieces = [head, Buffer.alloc(0), Buffer.from('x'), deferred, Buffer.from('\r\n--end--\r\n')];
+      await mailbox.send(pieces, { outboxId: 'outbox-pieces' });
+      const sent = await driver.sent();
+      expect(sent).toHaveLength(1);
+      const expected = Buffer.concat([head, Buffer.from('x'), original, Buffer.from('\r\n--end--\r\n')]);
+      expect(sent[0]!.length).toBe(expected.length);
+      expect(sent[0]!.equals(expected)).toBe(true);
+      expect(reads).toBe(1);
+    });
   });
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { readFiledAttachment } from '../../src/processing/filed-attachments.ts';
 import { openEngine, internalSupport, type Engine } from '../helpers/engine.ts';
 import { readFixture } from '../helpers/fixtures.ts';
 
@@ -101,9 +102,16 @@ describe('damaged, empty and large mail: a clear outcome and no crash', () => {
     expect(outcome).toMatchObject({ action: 'ticket-created', accountId: 'ACME' });
     const [document] = await engine.documents(outcome.ticketNumber!);
     expect(document?.attachments).toEqual([
-      { filename: 'laptop-disk.img', contentType: 'application/octet-stream', size: attachmentBytes },
+      {
+        filename: 'laptop-disk.img',
+        contentType: 'application/octet-stream',
+        size: attachmentBytes,
+        position: 0,
+      },
     ]);
     expect((await engine.store.readDocumentRaw(document!.id))?.length).toBe(raw.length);
+    // Stored once, in the raw message, and read back from there whole.
+    expect((await readFiledAttachment(engine.store, document!, 0))?.length).toBe(attachmentBytes);
   });
 
   it('does not parse a message above MAX_MESSAGE_MB: failed, internal support told, original left in the mailbox', async () => {

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewOutgoingMail } from '../../src/crm/crm-store.ts';
+import type { NewOutgoingMail, ProcessingCommit } from '../../src/crm/crm-store.ts';
 import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
 import { GraphApi } from '../../src/mailbox/graph/graph-api.ts';
 import { GraphMailbox } from '../../src/mailbox/graph/graph-mailbox.ts';
+import { heldOriginalPlaceholder } from '../../src/processing/original-placeholder.ts';
 import { OutboxSender, type OutboxSenderOptions } from '../../src/processing/outbox-sender.ts';
 import { GraphStandIn } from '../graph-stand-in/graph-stand-in.ts';
 import { mailboxName, token } from '../graph/helpers.ts';
@@ -78,29 +79,31 @@ describe('outbox retries through Microsoft Graph', () => {
     );
 
   const queue = async (...ids: string[]) => {
-    await store.commitProcessing({
-      outcome: {
-        key: `mid:${ids.join('+')}@acme.example`,
-        source: 'test',
-        messageId: null,
-        from: 'jane@acme.example',
-        subject: 'Printer',
-        action: 'ticket-created',
-        code: 'new-ticket',
-        reason: 'test',
-        ticketNumber: null,
-        accountId: null,
-        flags: [],
-        forwardedTo: [],
-        sent: [],
-        details: null,
-      },
-      ticket: null,
-      documents: [],
-      outgoing: ids.map(outgoing),
-      intakeId: null,
-    });
+    await store.commitProcessing(queued(...ids));
   };
+  /** The commit that queues these mails (an acknowledgment each). */
+  const queued = (...ids: string[]): ProcessingCommit => ({
+    outcome: {
+      key: `mid:${ids.join('+')}@acme.example`,
+      source: 'test',
+      messageId: null,
+      from: 'jane@acme.example',
+      subject: 'Printer',
+      action: 'ticket-created',
+      code: 'new-ticket',
+      reason: 'test',
+      ticketNumber: null,
+      accountId: null,
+      flags: [],
+      forwardedTo: [],
+      sent: [],
+      details: null,
+    },
+    ticket: null,
+    documents: [],
+    outgoing: ids.map(outgoing),
+    intakeId: null,
+  });
 
   /** The outbox row as the database holds it, read on a connection of its own. */
   const row = (id: string) => {
@@ -143,6 +146,44 @@ describe('outbox retries through Microsoft Graph', () => {
       expect(standIn.sentMail).toHaveLength(1);
     },
   );
+
+  it('sends a forward whose original the outbox holds once, whole, after honouring a 429 on its sendMail', async () => {
+    const outbox = sender();
+    const original = Buffer.alloc(3 * 1_048_576 + 2);
+    for (let at = 0; at < original.length; at += 1) original[at] = (at * 5 + (at >> 9)) & 0xff;
+    const forward = outgoing('F');
+    const head = `From: ${mailboxName}\r\nTo: helpdesk@msp.example\r\nSubject: Mail F\r\nMIME-Version: 1.0\r\n\r\n`;
+    await store.commitProcessing({
+      ...queued('F'),
+      outgoing: [
+        {
+          ...forward,
+          kind: 'forward',
+          mime: Buffer.concat([Buffer.from(head), heldOriginalPlaceholder('F'), Buffer.from('\r\n')]),
+          heldOriginal: original,
+        },
+      ],
+    });
+    standIn.injectFault({ path: sendMail, status: 429, retryAfterSeconds: 1 });
+    const start = clock;
+
+    expect(await outbox.flush()).toBe(0);
+    expect(row('F')).toEqual({ state: 'pending', attempts: 1, nextAttemptAt: at(1_000) });
+    expect(standIn.sentMail).toEqual([]);
+
+    clock = start + 1_000;
+    expect(await outbox.flush()).toBe(1);
+    expect(sends().map((request) => request.status)).toEqual([429, 202]);
+    const expected = Buffer.concat([Buffer.from(head), original, Buffer.from('\r\n')]);
+    expect(sends()[1]).toMatchObject({
+      contentLength: 4 * Math.ceil(expected.length / 3),
+      transferEncoding: null,
+    });
+    expect(standIn.sentMail).toHaveLength(1);
+    expect(standIn.sentMail[0]!.raw.equals(expected)).toBe(true);
+    expect(await outbox.flush()).toBe(0);
+    expect(standIn.sentMail).toHaveLength(1);
+  });
 
   it('backs off exponentially up to its ceiling when the mailbox gives no Retry-After', async () => {
     const outbox = sender({ retryBaseMs: 1_000, maxRetryDelayMs: 3_000 });

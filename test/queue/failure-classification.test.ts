@@ -12,7 +12,7 @@ import { StoreError } from '../../src/crm/crm-store.ts';
 import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
 import { InboxWatcher } from '../../src/mailbox/local/inbox-watcher.ts';
 import { LocalMailbox } from '../../src/mailbox/local/local-mailbox.ts';
-import type { Mailbox, SendMailOptions, SettledFolder } from '../../src/mailbox/mailbox.ts';
+import type { Mailbox, MailPieces, SendMailOptions, SettledFolder } from '../../src/mailbox/mailbox.ts';
 import { MailboxError } from '../../src/mailbox/mailbox-error.ts';
 import { IntakeWorker, worthRetrying } from '../../src/processing/intake-worker.ts';
 import { OutboxSender } from '../../src/processing/outbox-sender.ts';
@@ -35,8 +35,8 @@ class WatchedMailbox implements Mailbox {
     this.#onFetch();
     return this.#inner.fetchRaw(id);
   }
-  send(mime: Buffer, options: SendMailOptions): Promise<void> {
-    return this.#inner.send(mime, options);
+  send(mail: MailPieces, options: SendMailOptions): Promise<void> {
+    return this.#inner.send(mail, options);
   }
   settle(id: string, folder: SettledFolder): Promise<void> {
     return this.#inner.settle(id, folder);

@@ -9,7 +9,7 @@ import { createApp, processDeps } from '../../src/composition-root.ts';
 import { parseCrmImport } from '../../src/crm/crm-import.ts';
 import type { CrmStore } from '../../src/crm/crm-store.ts';
 import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
-import type { Mailbox, SendMailOptions, SettledFolder } from '../../src/mailbox/mailbox.ts';
+import type { Mailbox, MailPieces, SendMailOptions, SettledFolder } from '../../src/mailbox/mailbox.ts';
 import { MailboxError } from '../../src/mailbox/mailbox-error.ts';
 import { InboxWatcher } from '../../src/mailbox/local/inbox-watcher.ts';
 import { LocalMailbox } from '../../src/mailbox/local/local-mailbox.ts';
@@ -40,8 +40,8 @@ class FlakyMailbox implements Mailbox {
     }
     return this.#inner.fetchRaw(id);
   }
-  send(mime: Buffer, options: SendMailOptions): Promise<void> {
-    return this.#inner.send(mime, options);
+  send(mail: MailPieces, options: SendMailOptions): Promise<void> {
+    return this.#inner.send(mail, options);
   }
   settle(id: string, folder: SettledFolder): Promise<void> {
     return this.#inner.settle(id, folder);

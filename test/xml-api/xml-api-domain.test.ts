@@ -103,6 +103,7 @@ describe('detection', () => {
     contentType: 'application/xml',
     size: text.length,
     content: Buffer.from(text),
+    position: 0,
     contentId: null,
     inline,
   });

@@ -46,6 +46,11 @@ export interface CrmRecords {
   listTicketHistory(ticketId: string): Promise<{ date: string; description: string }[]>;
   /** The original MIME of a filed document. */
   readDocumentRaw(documentId: string): Promise<Buffer | null>;
+  /**
+   * The bytes of the `index`-th attachment of a document as stored apart from its raw MIME, for attachments
+   * filed before they were read from it (`FiledAttachment.position` null). Null when there is no such row.
+   */
+  readStoredAttachment(documentId: string, index: number): Promise<Buffer | null>;
 
   /** Loads accounts, contacts, employees and tickets: all or nothing, idempotent on ids. */
   importCrm(data: CrmImport): Promise<StoreCounts>;

@@ -15,6 +15,11 @@ export interface NewOutgoingMail {
    * original (the document's), and the sender puts it in place (see processing/original-placeholder.ts).
    */
   originalDocumentId?: string | null;
+  /**
+   * An original the outbox keeps with this mail, once and as given (the forward of a message that is not filed):
+   * `mime` carries it only as a placeholder, and the sender puts it in place (processing/original-placeholder.ts).
+   */
+  heldOriginal?: Buffer | null;
   /** Forwards and notices: the sender of the mail they are about (the per-sender flood limit counts them). */
   aboutSender?: string | null;
 }
@@ -34,14 +39,33 @@ export interface MailFailure {
   retryAt?: Date | null;
 }
 
+/**
+ * Where the original of a pending mail is kept, that its MIME carries only as a placeholder: the raw MIME of a filed
+ * document, or the outbox's own copy (`NewOutgoingMail.heldOriginal`).
+ */
+export type PendingOriginal = { kind: 'document'; documentId: string } | { kind: 'held' };
+
+/** An original in the store, read only as it is sent. */
+export interface StoredOriginal {
+  readonly length: number;
+  /**
+   * Its bytes in order, read a part at a time (SQLite's 1 MiB parts; SQL Server's value whole) and afresh on each
+   * call: a request that is tried again reads them again. A failing read throws a StoreError.
+   */
+  read(): AsyncIterable<Buffer>;
+}
+
 export interface PendingMail {
   id: string;
   kind: NewOutgoingMail['kind'];
   to: string[];
   subject: string;
   mime: Buffer;
-  /** The document whose original goes in place of the placeholder in `mime`, and that original. */
-  original: { documentId: string; raw: Buffer } | null;
+  /**
+   * Where the original that goes in place of the placeholder in `mime` is kept; it is read (`openMailOriginal`)
+   * only while this mail is sent. Null: `mime` is the whole mail.
+   */
+  original: PendingOriginal | null;
   attempts: number;
 }
 
@@ -49,6 +73,12 @@ export interface PendingMail {
 export interface Outbox {
   /** Pending mails due at `now` (a mail that failed is not due before its retry time), oldest first. */
   listPendingMail(limit: number, now: Date): Promise<PendingMail[]>;
+  /**
+   * The original a mail refers to (see `PendingMail.original`): the filed document's raw MIME or the outbox's own
+   * copy, as its length and a reader of its bytes, so that sending reads it as it goes instead of holding it whole.
+   * Null when the mail has none, or when it is gone.
+   */
+  openMailOriginal(mailId: string): Promise<StoredOriginal | null>;
   markMailSent(id: string, sentAt: Date): Promise<void>;
   /** Records a failed send; a final failure gives up on the mail (it stays in the outbox, state `failed`). */
   markMailFailed(id: string, error: string, failure: MailFailure): Promise<void>;

@@ -15,6 +15,13 @@ export interface IntakeItem {
   settledAt: string | null;
 }
 
+/** What `enqueueMany` did with one message. */
+export interface EnqueuedItem {
+  /** The intake item's id (the new one, or the existing item's when the message was already queued). */
+  id: string;
+  created: boolean;
+}
+
 export interface ClaimOptions {
   workerId: string;
   leaseMs: number;
@@ -33,6 +40,11 @@ export interface WorkQueue {
     source: string;
     now: Date;
   }): Promise<{ item: IntakeItem; created: boolean }>;
+  /**
+   * Adds several mailbox messages in one transaction (one commit for a burst of notifications): for each, in
+   * order, its intake id and whether it was new. Durable when the promise resolves.
+   */
+  enqueueMany(items: readonly { mailboxId: string; source: string }[], now: Date): Promise<EnqueuedItem[]>;
   /** Claims due items with a lease; an expired lease makes an item claimable again. */
   claimIntake(options: ClaimOptions): Promise<IntakeItem[]>;
   /** Releases a claim after a transient failure, to be tried again at `retryAt`. */

@@ -10,6 +10,7 @@ import { formatTicketNumber } from '../../domain/ticket-tag.ts';
 import type {
   ClaimOptions,
   CrmStore,
+  EnqueuedItem,
   IntakeItem,
   IntakeState,
   MailFailure,
@@ -20,6 +21,7 @@ import type {
   PendingMail,
   ProcessingCommit,
   StoreCounts,
+  StoredOriginal,
 } from '../crm-store.ts';
 import { StoreOpenError } from '../crm-store.ts';
 import type { CrmImport } from '../crm-import.ts';
@@ -31,9 +33,11 @@ import {
   toEmployee,
   toIntake,
   toOutcome,
+  toPendingOriginal,
   toTicket,
   type Row,
 } from '../record-rows.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
 import { translated } from './sqlite-errors.ts';
 import { takeNextTicketSequence } from './sqlite-ticket-numbers.ts';
@@ -75,6 +79,11 @@ export interface SqliteCrmStoreOptions {
   busyTimeoutMs?: number;
   /** Open an existing file read-only and apply no migrations (diagnostics, e.g. `doctor`). Default false. */
   readonly?: boolean;
+  /**
+   * Copy the write-ahead log into the file from a thread of its own (see SqliteCheckpointer) instead of in the
+   * committing call. Default true for a file.
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -85,6 +94,8 @@ export class SqliteCrmStore implements CrmStore {
   readonly #db: Database.Database;
 
   readonly #statements = new Map<string, Database.Statement>();
+
+  #checkpointer: SqliteCheckpointer | null = null;
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -120,6 +131,8 @@ export class SqliteCrmStore implements CrmStore {
       db.pragma('foreign_keys = ON');
       const store = new SqliteCrmStore(db);
       store.#migrate();
+      if (options.path !== ':memory:' && options.backgroundCheckpoints !== false)
+        store.#checkpointer = SqliteCheckpointer.start(db, options.path);
       return store;
     } catch (error) {
       db?.close();
@@ -161,6 +174,8 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.stop();
+    this.#checkpointer = null;
     return translated(() => {
       if (this.#db.open) this.#db.close();
     });
@@ -286,7 +301,7 @@ export class SqliteCrmStore implements CrmStore {
            FROM documents WHERE ticket_id = ? ORDER BY created_at, rowid`,
       ).all(ticketId) as Row[];
       const attachments = this.#prepare(
-        'SELECT filename, content_type, size FROM attachments WHERE document_id = ? ORDER BY id',
+        'SELECT filename, content_type, size, mime_position FROM attachments WHERE document_id = ? ORDER BY id',
       );
       return rows.map((row) => ({
         id: str(row.id),
@@ -301,6 +316,7 @@ export class SqliteCrmStore implements CrmStore {
           filename: str(attachment.filename),
           contentType: str(attachment.content_type),
           size: Number(attachment.size),
+          position: attachment.mime_position == null ? null : Number(attachment.mime_position),
         })),
       }));
     });
@@ -312,6 +328,18 @@ export class SqliteCrmStore implements CrmStore {
         'SELECT date, description FROM history_notes WHERE ticket_id = ? ORDER BY date, rowid',
       ).all(ticketId) as Row[];
       return rows.map((row) => ({ date: str(row.date), description: str(row.description) }));
+    });
+  }
+
+  async readStoredAttachment(documentId: string, index: number): Promise<Buffer | null> {
+    return translated(() => {
+      const row = this.#prepare(
+        'SELECT id, content FROM attachments WHERE document_id = ? ORDER BY id LIMIT 1 OFFSET ?',
+      ).get(documentId, index) as Row | undefined;
+      if (!row) return null;
+      // Rows filed under schema 5 to 9 keep their bytes in 1 MiB parts, earlier ones in the row itself.
+      const parts = this.#readBlob(`attachment:${String(row.id)}`);
+      return parts.length > 0 ? parts : (row.content as Buffer);
     });
   }
 
@@ -560,9 +588,9 @@ export class SqliteCrmStore implements CrmStore {
         }
         const insertMail = this.#prepare(
           `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
-             original_document_id, about_sender, created_at)
+             original_document_id, original, about_sender, created_at)
            VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @originalDocumentId,
-             @aboutSender, @now)`,
+             @original, @aboutSender, @now)`,
         );
         for (const mail of commit.outgoing) {
           insertMail.run({
@@ -575,10 +603,11 @@ export class SqliteCrmStore implements CrmStore {
             messageId: mail.messageId,
             mime: emptyBlob,
             originalDocumentId: mail.originalDocumentId ?? null,
+            original: mail.heldOriginal ? emptyBlob : null,
             aboutSender: mail.aboutSender?.toLowerCase() ?? null,
             now,
           });
-          this.#writeBlob(`outbox:${mail.id}`, mail.mime);
+          this.#writeOutboxMail(mail);
           if (mail.ticketId) {
             insertRef.run(mail.messageId, 'message-id', mail.ticketId);
             if (mail.referenceToken) insertRef.run(mail.referenceToken, 'token', mail.ticketId);
@@ -616,19 +645,20 @@ export class SqliteCrmStore implements CrmStore {
            @messageId, @raw, @now)`,
     ).run({ ...document, raw: emptyBlob, recipients: JSON.stringify(document.recipients), now });
     this.#writeBlob(`document:${document.id}`, document.raw);
+    // The attachments' bytes are in the raw MIME just stored: each row says where (mime_position).
     const insertAttachment = this.#prepare(
-      `INSERT INTO attachments (document_id, filename, content_type, size, content) VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO attachments (document_id, filename, content_type, size, content, mime_position)
+         VALUES (?, ?, ?, ?, ?, ?)`,
     );
-    for (const attachment of document.attachments) {
-      const { lastInsertRowid } = insertAttachment.run(
+    for (const attachment of document.attachments)
+      insertAttachment.run(
         document.id,
         attachment.filename,
         attachment.contentType,
         attachment.size,
         emptyBlob,
+        attachment.position,
       );
-      this.#writeBlob(`attachment:${lastInsertRowid}`, attachment.content);
-    }
     this.#prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(now, document.ticketId);
   }
 
@@ -640,6 +670,29 @@ export class SqliteCrmStore implements CrmStore {
     const insert = this.#prepare('INSERT INTO blob_parts (owner, part, data) VALUES (?, ?, ?)');
     for (let part = 0, offset = 0; offset < value.length || part === 0; part += 1, offset += blobPartBytes) {
       insert.run(owner, part, value.subarray(offset, offset + blobPartBytes));
+    }
+  }
+
+  /** An outbox mail's MIME, and the original it holds (written from the buffer given, in parts, not copied). */
+  #writeOutboxMail(mail: NewOutgoingMail): void {
+    this.#writeBlob(`outbox:${mail.id}`, mail.mime);
+    if (mail.heldOriginal) this.#writeBlob(`outbox-original:${mail.id}`, mail.heldOriginal);
+  }
+
+  /**
+   * A large value read one part at a time, each when the caller asks for it (one query per part: better-sqlite3
+   * allows no other statement while a cursor is open, and the caller awaits between parts). Sending a mail holds
+   * one 1 MiB part of its original at a time instead of all of it.
+   */
+  async *#blobParts(owner: string): AsyncGenerator<Buffer> {
+    for (let part = 0; ; part += 1) {
+      const row = translated(
+        () =>
+          this.#prepare('SELECT data FROM blob_parts WHERE owner = ? AND part = ?').get(owner, part) as
+            Row | undefined,
+      );
+      if (!row) return;
+      yield row.data as Buffer;
     }
   }
 
@@ -703,8 +756,11 @@ export class SqliteCrmStore implements CrmStore {
 
   async listPendingMail(limit: number, now: Date): Promise<PendingMail[]> {
     return translated(() => {
+      // The originals the mails refer to are not read here (a batch of forwards would hold one each), only when
+      // each mail is sent (openMailOriginal).
       const rows = this.#prepare(
-        `SELECT id, kind, recipients, subject, attempts, original_document_id FROM outbox
+        `SELECT id, kind, recipients, subject, attempts, original_document_id, original IS NOT NULL AS held
+           FROM outbox
            WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
            ORDER BY created_at, rowid LIMIT ?`,
       ).all(now.toISOString(), limit) as Row[];
@@ -714,14 +770,35 @@ export class SqliteCrmStore implements CrmStore {
         to: JSON.parse(str(row.recipients)) as string[],
         subject: str(row.subject),
         mime: this.#readBlob(`outbox:${str(row.id)}`),
-        original: row.original_document_id
-          ? {
-              documentId: str(row.original_document_id),
-              raw: this.#readBlob(`document:${str(row.original_document_id)}`),
-            }
-          : null,
+        original: toPendingOriginal(row),
         attempts: Number(row.attempts),
       }));
+    });
+  }
+
+  async openMailOriginal(mailId: string): Promise<StoredOriginal | null> {
+    return translated(() => {
+      const row = this.#prepare(
+        `SELECT o.original IS NOT NULL AS held, d.id AS document_id
+           FROM outbox o LEFT JOIN documents d ON d.id = o.original_document_id WHERE o.id = ?`,
+      ).get(mailId) as Row | undefined;
+      const owner = !row
+        ? null
+        : Number(row.held) === 1
+          ? `outbox-original:${mailId}`
+          : row.document_id
+            ? `document:${str(row.document_id)}`
+            : null;
+      if (!owner) return null;
+      // SQLite answers length() of a blob from the record header, without reading the blob.
+      const length = Number(
+        (
+          this.#prepare('SELECT coalesce(sum(length(data)), 0) AS n FROM blob_parts WHERE owner = ?').get(
+            owner,
+          ) as Row
+        ).n,
+      );
+      return { length, read: () => this.#blobParts(owner) };
     });
   }
 
@@ -770,8 +847,9 @@ export class SqliteCrmStore implements CrmStore {
         // Not about a message: the outbox row names itself where other rows name their message's outcome.
         this.#prepare(
           `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
-             about_sender, created_at)
-           VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @aboutSender, @now)`,
+             original, about_sender, created_at)
+           VALUES (@id, @key, @kind, @recipients, @first, @subject, @messageId, @mime, @original, @aboutSender,
+             @now)`,
         ).run({
           id: mail.id,
           key: `notice:${mail.id}`,
@@ -781,10 +859,11 @@ export class SqliteCrmStore implements CrmStore {
           subject: mail.subject,
           messageId: mail.messageId,
           mime: emptyBlob,
+          original: mail.heldOriginal ? emptyBlob : null,
           aboutSender: mail.aboutSender?.toLowerCase() ?? null,
           now,
         });
-        this.#writeBlob(`outbox:${mail.id}`, mail.mime);
+        this.#writeOutboxMail(mail);
         return true;
       });
       return run.immediate();
@@ -804,6 +883,29 @@ export class SqliteCrmStore implements CrmStore {
       ).run(randomUUID(), item.mailboxId, item.source, now, now, now);
       const row = this.#prepare('SELECT * FROM intake WHERE mailbox_id = ?').get(item.mailboxId) as Row;
       return { item: toIntake(row), created: result.changes === 1 };
+    });
+  }
+
+  async enqueueMany(
+    items: readonly { mailboxId: string; source: string }[],
+    now: Date,
+  ): Promise<EnqueuedItem[]> {
+    return translated(() => {
+      const at = now.toISOString();
+      const insert = this.#prepare(
+        `INSERT INTO intake (id, mailbox_id, source, state, next_attempt_at, enqueued_at, updated_at)
+           VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(mailbox_id) DO NOTHING`,
+      );
+      const existing = this.#prepare('SELECT id FROM intake WHERE mailbox_id = ?');
+      const run = this.#db.transaction((): EnqueuedItem[] =>
+        items.map((item) => {
+          const id = randomUUID();
+          if (insert.run(id, item.mailboxId, item.source, at, at, at).changes === 1)
+            return { id, created: true };
+          return { id: str((existing.get(item.mailboxId) as Row).id), created: false };
+        }),
+      );
+      return run.immediate();
     });
   }
 

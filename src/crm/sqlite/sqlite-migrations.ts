@@ -410,4 +410,23 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       ALTER TABLE outcomes ADD COLUMN mailbox TEXT;
     `,
   },
+  {
+    version: 10,
+    name: 'attachments read from the filed original',
+    sql: `
+      -- Which attachment of the filed raw MIME this is (0 = first, in the order the connector reads them): its bytes
+      -- are there, stored once. NULL for earlier rows, whose bytes are stored with the row.
+      ALTER TABLE attachments ADD COLUMN mime_position INTEGER;
+    `,
+  },
+  {
+    version: 11,
+    name: 'the outbox keeps the original of an unfiled forward once',
+    sql: `
+      -- The original of a forward whose message is not filed: the forward's MIME carries a placeholder for it, and
+      -- the outbox keeps it once, apart. NULL: no such original; here it is an empty value and the original is in
+      -- blob_parts under the owner outbox-original:<outbox id>.
+      ALTER TABLE outbox ADD COLUMN original BLOB;
+    `,
+  },
 ];

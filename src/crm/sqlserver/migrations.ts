@@ -574,6 +574,24 @@ CREATE TABLE kb_articles (
 ALTER TABLE outcomes ADD mailbox nvarchar(450) NULL;
 `,
   },
+  {
+    version: 10,
+    name: 'attachments read from the filed original',
+    sql: `
+-- Which attachment of the filed raw MIME this is (0 = first, in the order the connector reads them): its bytes
+-- are there, stored once. NULL for earlier rows, whose bytes are stored with the row.
+ALTER TABLE attachments ADD mime_position int NULL;
+`,
+  },
+  {
+    version: 11,
+    name: 'the outbox keeps the original of an unfiled forward once',
+    sql: `
+-- The original of a forward whose message is not filed: the forward's MIME carries a placeholder for it, and the
+-- outbox keeps it once, apart. NULL: no such original.
+ALTER TABLE outbox ADD original varbinary(max) NULL;
+`,
+  },
 ];
 
 /** The batches of a migration: its text split at lines that hold only `GO`, as sqlcmd and SSMS do. */

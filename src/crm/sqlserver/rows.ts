@@ -9,6 +9,7 @@ export {
   toEmployee,
   toIntake,
   toOutcome,
+  toPendingOriginal,
   toTicket,
 } from '../record-rows.ts';
 

@@ -9,6 +9,7 @@ import type { ValidatedXmlTransaction, XmlTransactionResult } from '../../domain
 import type {
   ClaimOptions,
   CrmStore,
+  EnqueuedItem,
   IntakeItem,
   IntakeState,
   MailFailure,
@@ -20,6 +21,7 @@ import type {
   PendingMail,
   ProcessingCommit,
   StoreCounts,
+  StoredOriginal,
 } from '../crm-store.ts';
 import type { CrmImport } from '../crm-import.ts';
 import { CrmImportError, defaultTicketId, describeTicket, importedTicketId } from '../crm-import.ts';
@@ -42,6 +44,7 @@ import {
   toEmployee,
   toIntake,
   toOutcome,
+  toPendingOriginal,
   toTicket,
 } from './rows.ts';
 import { migrateSchema, schemaStatus, type SchemaStatus } from './schema-migrator.ts';
@@ -343,8 +346,16 @@ export class SqlServerCrmStore implements CrmStore {
             filename: str(attachment.filename),
             contentType: str(attachment.content_type),
             size: Number(attachment.size),
+            position: attachment.mime_position == null ? null : Number(attachment.mime_position),
           })),
       }));
+    });
+  }
+
+  async readStoredAttachment(documentId: string, index: number): Promise<Buffer | null> {
+    return this.#use(async (db) => {
+      const row = await db.row(s.storedAttachment, { documentId, index });
+      return row ? (row.content as Buffer) : null;
     });
   }
 
@@ -617,15 +628,28 @@ export class SqlServerCrmStore implements CrmStore {
         to: JSON.parse(str(row.recipients)) as string[],
         subject: str(row.subject),
         mime: Buffer.from(row.mime as Buffer),
-        original: row.original_document_id
-          ? {
-              documentId: str(row.original_document_id),
-              raw: Buffer.from((row.original_raw as Buffer | null) ?? Buffer.alloc(0)),
-            }
-          : null,
+        original: toPendingOriginal(row),
         attempts: Number(row.attempts),
       })),
     );
+  }
+
+  async openMailOriginal(mailId: string): Promise<StoredOriginal | null> {
+    return this.#use(async (db) => {
+      const row = await db.row(s.mailOriginalLength, { id: mailId });
+      if (row?.length === null || row?.length === undefined) return null;
+      return { length: Number(row.length), read: () => this.#mailOriginal(mailId) };
+    });
+  }
+
+  /**
+   * A mail's original, read when sending asks for it: in one piece, the driver's buffer as it is (the driver
+   * streams varbinary(max) from the server, but hands the value over whole).
+   */
+  async *#mailOriginal(mailId: string): AsyncGenerator<Buffer> {
+    const row = await this.#use((db) => db.row(s.mailOriginal, { id: mailId }));
+    const value = (row?.original ?? null) as Uint8Array | null;
+    if (value !== null) yield Buffer.isBuffer(value) ? value : Buffer.from(value);
   }
 
   async markMailSent(id: string, sentAt: Date): Promise<void> {
@@ -701,6 +725,34 @@ export class SqlServerCrmStore implements CrmStore {
       if (!row) throw new Error(`intake item ${item.mailboxId} vanished after it was enqueued`);
       return { item: toIntake(row), created: created === 1 };
     });
+  }
+
+  async enqueueMany(
+    items: readonly { mailboxId: string; source: string }[],
+    now: Date,
+  ): Promise<EnqueuedItem[]> {
+    return this.#use((db) =>
+      db.transaction(async (tx) => {
+        const results: EnqueuedItem[] = [];
+        for (const item of items) {
+          const id = randomUUID();
+          const created = await tx.changed(s.enqueue, {
+            id,
+            mailboxId: item.mailboxId,
+            source: item.source,
+            now,
+          });
+          if (created === 1) {
+            results.push({ id, created: true });
+            continue;
+          }
+          const row = await tx.row(s.intakeByMailboxId, { mailboxId: item.mailboxId });
+          if (!row) throw new Error(`intake item ${item.mailboxId} vanished after it was enqueued`);
+          results.push({ id: String(row.id), created: false });
+        }
+        return results;
+      }),
+    );
   }
 
   async claimIntake(options: ClaimOptions): Promise<IntakeItem[]> {
@@ -832,8 +884,9 @@ async function countsOf(db: SqlExecutor): Promise<StoreCounts> {
 }
 
 /**
- * A filed document, its attachments and its original, each in one varbinary(max) value: the driver streams them,
- * so SQLite's 1 MiB parts (which spare SQLite building a whole row in memory) would only add round trips here.
+ * A filed document with its original in one varbinary(max) value (the driver streams it; SQLite's 1 MiB parts,
+ * which spare SQLite building a whole row in memory, would only add round trips here). Its attachments are rows
+ * of metadata: their bytes are in the original, at `mime_position`.
  */
 async function insertDocument(tx: SqlExecutor, document: NewDocument, now: string): Promise<void> {
   await tx.run(s.insertDocument, {
@@ -856,7 +909,7 @@ async function insertDocument(tx: SqlExecutor, document: NewDocument, now: strin
       filename: attachment.filename,
       contentType: attachment.contentType,
       size: attachment.size,
-      content: attachment.content,
+      position: attachment.position,
     });
   }
   await tx.run(s.touchTicket, { id: document.ticketId, now });
@@ -887,6 +940,7 @@ async function insertOutboxMail(
     messageId: mail.messageId,
     mime: mail.mime,
     originalDocumentId: mail.originalDocumentId ?? null,
+    original: mail.heldOriginal ?? null,
     aboutSender: mail.aboutSender?.toLowerCase() ?? null,
     now: at,
   });

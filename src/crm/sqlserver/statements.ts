@@ -93,7 +93,7 @@ export const sqlStatements = {
     { ticketId: 'text' },
   ),
   attachmentsOfTicket: sql(
-    `SELECT a.document_id, a.filename, a.content_type, a.size
+    `SELECT a.document_id, a.filename, a.content_type, a.size, a.mime_position
        FROM attachments a JOIN documents d ON d.id = a.document_id
        WHERE d.ticket_id = @ticketId ORDER BY a.id`,
     { ticketId: 'text' },
@@ -232,10 +232,16 @@ export const sqlStatements = {
       now: 'text',
     },
   ),
+  /** The bytes stay in the document's raw MIME (mime_position): content is empty. */
   insertAttachment: sql(
-    `INSERT INTO attachments (document_id, filename, content_type, size, content)
-     VALUES (@documentId, @filename, @contentType, @size, @content)`,
-    { documentId: 'text', filename: 'text', contentType: 'text', size: 'bigint', content: 'binary' },
+    `INSERT INTO attachments (document_id, filename, content_type, size, content, mime_position)
+     VALUES (@documentId, @filename, @contentType, @size, 0x, @position)`,
+    { documentId: 'text', filename: 'text', contentType: 'text', size: 'bigint', position: 'int' },
+  ),
+  storedAttachment: sql(
+    `SELECT content FROM attachments WHERE document_id = @documentId
+       ORDER BY id OFFSET @index ROWS FETCH NEXT 1 ROWS ONLY`,
+    { documentId: 'text', index: 'int' },
   ),
   touchTicket: sql('UPDATE tickets SET updated_at = @now WHERE id = @id', { id: 'text', now: 'text' }),
   /** A reference already known keeps its ticket (SQLite: ON CONFLICT DO NOTHING). */
@@ -247,9 +253,9 @@ export const sqlStatements = {
   ),
   insertOutboxMail: sql(
     `INSERT INTO outbox (id, outcome_key, kind, recipients, first_recipient, subject, message_id, mime,
-       original_document_id, about_sender, created_at)
+       original_document_id, original, about_sender, created_at)
      VALUES (@id, @outcomeKey, @kind, @recipients, @firstRecipient, @subject, @messageId, @mime,
-       @originalDocumentId, @aboutSender, @now)`,
+       @originalDocumentId, @original, @aboutSender, @now)`,
     {
       id: 'text',
       outcomeKey: 'text',
@@ -260,6 +266,7 @@ export const sqlStatements = {
       messageId: 'text',
       mime: 'binary',
       originalDocumentId: 'text',
+      original: 'binary',
       aboutSender: 'text',
       now: 'time',
     },
@@ -311,13 +318,28 @@ export const sqlStatements = {
   ),
 
   // Outbox.
+  // The originals the mails refer to are read only when each mail is sent (mailOriginal), not for a whole batch.
   pendingMail: sql(
-    `SELECT TOP (@limit) o.id, o.kind, o.recipients, o.subject, o.attempts, o.mime, o.original_document_id,
-       d.raw AS original_raw
-     FROM outbox o LEFT JOIN documents d ON d.id = o.original_document_id
-     WHERE o.state = N'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= @now)
-     ORDER BY o.created_at, o.rowid`,
+    `SELECT TOP (@limit) id, kind, recipients, subject, attempts, mime, original_document_id,
+       CASE WHEN original IS NULL THEN 0 ELSE 1 END AS held
+     FROM outbox
+     WHERE state = N'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
+     ORDER BY created_at, rowid`,
     { limit: 'int', now: 'time' },
+  ),
+  /** The length of the original a mail refers to (the copy the outbox keeps, or its filed document's raw MIME). */
+  mailOriginalLength: sql(
+    `SELECT DATALENGTH(COALESCE(o.original, d.raw)) AS length
+     FROM outbox o LEFT JOIN documents d ON d.id = o.original_document_id
+     WHERE o.id = @id`,
+    { id: 'text' },
+  ),
+  /** That original itself, read while the mail is sent. */
+  mailOriginal: sql(
+    `SELECT COALESCE(o.original, d.raw) AS original
+     FROM outbox o LEFT JOIN documents d ON d.id = o.original_document_id
+     WHERE o.id = @id`,
+    { id: 'text' },
   ),
   markMailSent: sql(
     `UPDATE outbox SET state = N'sent', sent_at = @sentAt, attempts = attempts + 1 WHERE id = @id`,

@@ -74,7 +74,8 @@ function withoutTrailingSignature(text: string): string {
   return rest.trim() !== '' && isSignatureOnly(rest) ? text.slice(0, end + closing.length) : text;
 }
 
-function isXmlAttachment(attachment: EmailAttachment): boolean {
+/** Whether an attachment may be an XML API transaction: its content is then read (the parser keeps it). */
+export function isXmlAttachment(attachment: Pick<EmailAttachment, 'filename' | 'contentType'>): boolean {
   const type = attachment.contentType.toLowerCase();
   return /\.xml$/i.test(attachment.filename) || type === 'application/xml' || type === 'text/xml';
 }
@@ -96,7 +97,8 @@ function decodeXml(content: Buffer): { text: string } | { error: string } {
 
 function readAttachment(attachment: EmailAttachment, maxBytes: number): XmlApiDocument {
   const source = `attachment "${attachment.filename}"`;
-  if (attachment.content.length > maxBytes) {
+  // Not held: larger than any transaction the parser keeps (see parse-email.ts).
+  if (attachment.content === null || attachment.content.length > maxBytes) {
     return {
       source,
       text: '',
@@ -130,6 +132,7 @@ export function detectXmlTransactions(
   const others = email.attachments.filter((attachment) => !isXmlAttachment(attachment) && !attachment.inline);
   if (xml.length === 0 || others.length > 0) return null;
   const isTransaction = (attachment: EmailAttachment): boolean => {
+    if (attachment.content === null) return false;
     const head = decodeXml(attachment.content.subarray(0, sniffWindow));
     return 'text' in head && sniffRootName(head.text) === transactionRootName;
   };

@@ -37,6 +37,12 @@ export interface GraphCall {
   /** Names the operation in errors and logs; no secrets. */
   what: string;
   body?: unknown;
+  /**
+   * A body sent as a stream of known length instead of `body` (sendMail's base64 MIME): `open` gives a fresh
+   * stream for each attempt, so that nothing is held in memory beyond the chunk being sent. The request carries
+   * `Content-Length: length`; a stream that ends short or runs over fails the request.
+   */
+  stream?: { length: number; open: () => ReadableStream<Uint8Array> };
   contentType?: string;
   /** `bytes` returns a Buffer (raw MIME); default `json`. */
   responseType?: 'json' | 'bytes';
@@ -174,6 +180,14 @@ export class GraphApi {
       // The built-in retry handler would also repeat POSTs (a sendMail twice); retries are decided in `call`.
       .middlewareOptions([new RetryHandlerOptions(0, 0)]);
     if (call.contentType) request = request.header('Content-Type', call.contentType);
+    if (call.stream) {
+      // The client sends a request option named `body` in place of the content it serialises (which takes no
+      // stream); fetch streams it with the length given, instead of in chunked transfer encoding.
+      request = request
+        .header('Content-Length', String(call.stream.length))
+        .option('body', call.stream.open())
+        .option('duplex', 'half');
+    }
     // Raw for bytes: with ARRAYBUFFER the client drops the status headers (Retry-After) and error code of a failure.
     if (call.responseType === 'bytes') request = request.responseType(ResponseType.RAW);
     // The signal aborts the fetch; the race also bounds token acquisition, which the signal does not reach.
@@ -190,9 +204,9 @@ function send(request: GraphRequest, call: GraphCall): Promise<unknown> {
     case 'GET':
       return request.get();
     case 'POST':
-      return request.post(call.body);
+      return request.post(call.stream ? undefined : call.body);
     case 'PATCH':
-      return request.patch(call.body);
+      return request.patch(call.stream ? undefined : call.body);
     case 'DELETE':
       return request.delete();
   }

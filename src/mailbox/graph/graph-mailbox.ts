@@ -1,4 +1,5 @@
 import type { Mailbox, MessageOrigin, SendMailOptions, SettledFolder } from '../mailbox.ts';
+import { base64Chunks, base64Length, mailLength, type MailPieces } from '../mail-pieces.ts';
 import { GraphRequestError } from './graph-error.ts';
 import { segment, type GraphApi } from './graph-api.ts';
 
@@ -8,6 +9,27 @@ export interface GraphMailboxOptions {
   mailbox: string;
   /** Display names of the final folders (top level of the mailbox); default `Processed` and `Failed`. */
   folderNames?: Readonly<Record<SettledFolder, string>>;
+}
+
+/**
+ * The base64 text of a mail as a byte stream that encodes (and reads, for a deferred piece) each chunk only when
+ * the request asks for it.
+ */
+function base64Stream(mail: MailPieces): ReadableStream<Uint8Array> {
+  const chunks = base64Chunks(mail);
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel() {
+        await chunks.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 interface Page<T> {
@@ -48,13 +70,17 @@ export class GraphMailbox implements Mailbox {
    * Sends exactly one request and never retries it: Graph answers 202 without an id, so after a timeout or a 503 we
    * cannot know whether the mail went out. The outbox decides whether to try again (at most one duplicate).
    * While Graph throttles the mailbox the request waits for the gate in GraphApi, or fails as throttled unsent.
+   *
+   * The body, the MIME in base64, is encoded while it is sent, 64 KiB at a time, from the pieces as given (a
+   * deferred piece read as it goes, afresh for each attempt): a 35 MB forward is never held as one buffer or as a
+   * 47 MB string.
    */
-  async send(mime: Buffer, options: SendMailOptions): Promise<void> {
+  async send(mail: MailPieces, options: SendMailOptions): Promise<void> {
     await this.#api.call({
       method: 'POST',
       path: `${this.#user}/sendMail`,
       what: 'sendMail',
-      body: mime.toString('base64'),
+      stream: { length: base64Length(mailLength(mail)), open: () => base64Stream(mail) },
       contentType: 'text/plain',
       retries: 0,
       ...(options.signal ? { signal: options.signal } : {}),

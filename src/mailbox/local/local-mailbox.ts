@@ -2,6 +2,7 @@ import { mkdir, readFile, readdir, rename, stat, writeFile, access } from 'node:
 import { constants, statSync } from 'node:fs';
 import { join, basename, dirname, extname } from 'node:path';
 import type { Mailbox, SendMailOptions, SettledFolder } from '../mailbox.ts';
+import { mailBytes, type MailPieces } from '../mail-pieces.ts';
 import { MailboxError } from '../mailbox-error.ts';
 
 const folders = ['inbox', 'processed', 'failed', 'sent'] as const;
@@ -115,9 +116,10 @@ export class LocalMailbox implements Mailbox {
 
   /**
    * Writes the mail under a temporary name, then renames it: `sent/<outbox id>.eml` exists only complete, so a
-   * mail found there was sent, and a partial file a crash left behind is simply written again.
+   * mail found there was sent, and a partial file a crash left behind is simply written again. The pieces are
+   * written one after the other, never joined in memory (a deferred piece as it reads them).
    */
-  async send(mime: Buffer, options: SendMailOptions): Promise<void> {
+  async send(mail: MailPieces, options: SendMailOptions): Promise<void> {
     const folder = await this.#folder('sent');
     const path = join(folder, `${options.outboxId}.eml`);
     // Sent before (a retry after a crash between writing and marking it sent); an empty file is a write that a
@@ -125,7 +127,7 @@ export class LocalMailbox implements Mailbox {
     if ((await sizeOf(path)) > 0) return;
     const partial = join(folder, `.${options.outboxId}.eml.partial`);
     try {
-      await writeFile(partial, mime);
+      await writeFile(partial, mailBytes(mail));
       await rename(partial, path);
     } catch (error) {
       throw new MailboxError('transient', `cannot write ${path}`, { cause: error });

@@ -1,0 +1,69 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A store on a new file, with the size of the database file (without its log) right after opening. */
+function openStore(backgroundCheckpoints: boolean): {
+  store: SqliteCrmStore;
+  path: string;
+  size: () => number;
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'checkpoint-'));
+  dirs.push(dir);
+  const path = join(dir, 'crm.sqlite');
+  const store = SqliteCrmStore.open({ path, backgroundCheckpoints });
+  return { store, path, size: () => statSync(path).size };
+}
+
+async function writeSome(store: SqliteCrmStore, count: number): Promise<void> {
+  const now = new Date();
+  for (let index = 0; index < count; index += 1)
+    await store.enqueue({ mailboxId: `AAMk-${index}-${'x'.repeat(200)}`, source: 'graph', now });
+}
+
+async function settle(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe('write-ahead log checkpoints in a thread of their own', () => {
+  it('copies committed pages into the database file without a commit doing it', async () => {
+    // A hundred rows (a few hundred pages) stay below the thousand pages at which a commit would checkpoint by itself.
+    const background = openStore(true);
+    const inline = openStore(false);
+    await settle(300);
+    const before = { background: background.size(), inline: inline.size() };
+    await writeSome(background.store, 100);
+    await writeSome(inline.store, 100);
+    let grown = false;
+    for (let waited = 0; waited < 3_000 && !grown; waited += 50) {
+      await settle(50);
+      grown = background.size() > before.background;
+    }
+    expect(grown).toBe(true);
+    // The same writes without the thread stay in the log until a commit reaches the threshold.
+    expect(inline.size()).toBe(before.inline);
+    // Nothing was lost on the way: every row is there, through a new connection after closing.
+    await background.store.close();
+    await inline.store.close();
+    for (const { path } of [background, inline]) {
+      const reopened = SqliteCrmStore.open({ path, backgroundCheckpoints: false });
+      expect(await reopened.listIntake('pending', 1_000)).toHaveLength(100);
+      await reopened.close();
+    }
+  });
+
+  it('ends its thread on close, leaving no log behind', async () => {
+    const { store, path } = openStore(true);
+    await writeSome(store, 50);
+    await store.close();
+    // The last connection to close copies what is left and removes the log.
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+});
