@@ -13,7 +13,7 @@ import { SqlServerCrmStore } from './crm/sqlserver/sqlserver-crm-store.ts';
 import { createAdminRouter, type AdminOverrides } from './http/admin/admin-router.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { createServer, type ServerLimits } from './http/http-server.ts';
-import { fastRouteOf, frontDoor, type FastRoute } from './http/front-door.ts';
+import { frontDoor } from './http/front-door.ts';
 import { ParsePool } from './processing/parse-pool.ts';
 import type { Logger } from './log/logger.ts';
 import type { Mailbox } from './mailbox/mailbox.ts';
@@ -368,8 +368,7 @@ export function createApp(options: AppOptions): App {
     graph,
     async start() {
       // Graph's notifications are answered before Express (see front-door.ts); everything else goes through it.
-      const fastRoutes = routers.map(fastRouteOf).filter((route): route is FastRoute => route !== null);
-      const listening = createServer(frontDoor(http, fastRoutes, logger), {
+      const listening = createServer(frontDoor(http, graph ? [graph.router.fastRoute] : [], logger), {
         tls: options.tls,
         limits: options.serverLimits,
       });

@@ -55,6 +55,27 @@ export function toTicket(row: Row): Ticket {
   };
 }
 
+/** The values of a ticket's row that both adapters write, from a ticket (new or imported). */
+export function ticketValues(
+  ticket: Pick<
+    Ticket,
+    'number' | 'accountId' | 'contactId' | 'subject' | 'status' | 'priority' | 'kind' | 'source'
+  >,
+) {
+  return {
+    // Exact: ticket numbers have at most fifteen digits.
+    seq: Number(ticket.number),
+    number: ticket.number,
+    accountId: ticket.accountId,
+    contactId: ticket.contactId,
+    subject: ticket.subject,
+    status: ticket.status,
+    priority: ticket.priority,
+    kind: ticket.kind,
+    source: ticket.source,
+  };
+}
+
 export function toEmployee(row: Row): Employee {
   return {
     id: str(row.id),

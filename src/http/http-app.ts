@@ -1,7 +1,6 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from '../log/logger.ts';
-import { withLogContext } from '../log/logger.ts';
-import { requestIdOf } from './front-door.ts';
+import { inRequestContext } from './front-door.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -16,22 +15,7 @@ export interface HttpAppOptions {
 
 /** Every request gets an id (or keeps the caller's X-Request-Id) that appears on each log line it causes. */
 function requestContext(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const requestId = requestIdOf(req);
-    res.setHeader('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
-    withLogContext({ requestId }, () => {
-      res.on('finish', () => {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        const level = res.statusCode >= 500 ? 'error' : req.path === '/healthz' ? 'trace' : 'debug';
-        logger[level](
-          { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
-          'request',
-        );
-      });
-      next();
-    });
-  };
+  return (req, res, next) => inRequestContext(logger, req, res, next);
 }
 
 /** One place maps errors to JSON responses and logs them once. */

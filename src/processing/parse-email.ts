@@ -300,6 +300,11 @@ function* slices(raw: Buffer): Generator<Buffer> {
 
 /** Reads a raw MIME message into the connector's ParsedEmail. Throws MessageParseError when unreadable. */
 export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
+  return withRawMessage(await parseFields(raw), raw);
+}
+
+/** What parseEmail reads from a message, without the message itself (what a parse thread sends back). */
+export async function parseFields(raw: Buffer): Promise<ParsedFields> {
   const problems: string[] = [];
   let parsed: ReadMail;
   try {
@@ -322,31 +327,28 @@ export async function parseEmail(raw: Buffer): Promise<ParsedEmail> {
   if (contentType.startsWith('multipart/') && (!boundary || !raw.includes(`--${boundary}`)))
     problems.push(`${contentType} whose boundary never appears: its parts could not be read`);
   const messageId = messageIds(parsed.messageId)[0] ?? null;
-  return withRawMessage(
-    {
-      messageId,
-      from,
-      sender: senderHeader ? (addresses(senderHeader)[0] ?? null) : null,
-      replyTo: addresses(parsed.replyTo),
-      to: addresses(parsed.to),
-      cc: addresses(parsed.cc),
-      bcc: addresses(parsed.bcc),
-      subject: (parsed.subject ?? '').replace(/\s+/g, ' ').trim(),
-      date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
-      text,
-      html,
-      attachments: attachmentsOf(parsed),
-      inReplyTo: messageIds(parsed.inReplyTo),
-      references: messageIds(parsed.references).reverse(),
-      headers,
-      contentType,
-      problems,
-    },
-    raw,
-  );
+  return {
+    messageId,
+    from,
+    sender: senderHeader ? (addresses(senderHeader)[0] ?? null) : null,
+    replyTo: addresses(parsed.replyTo),
+    to: addresses(parsed.to),
+    cc: addresses(parsed.cc),
+    bcc: addresses(parsed.bcc),
+    subject: (parsed.subject ?? '').replace(/\s+/g, ' ').trim(),
+    date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
+    text,
+    html,
+    attachments: attachmentsOf(parsed),
+    inReplyTo: messageIds(parsed.inReplyTo),
+    references: messageIds(parsed.references).reverse(),
+    headers,
+    contentType,
+    problems,
+  };
 }
 
-/** What parseEmail reads from a message, without the message itself (what a parse thread sends back). */
+/** The fields `parseFields` reads: a ParsedEmail without its raw message and hash. */
 export type ParsedFields = Omit<ParsedEmail, 'raw' | 'contentHash'>;
 
 /** The parsed fields with their raw message, and its hash. */

@@ -29,6 +29,7 @@ import { CrmImportError, defaultTicketId, describeTicket, importedTicketId } fro
 import {
   str,
   strOrNull,
+  ticketValues,
   toAccount,
   toEmployee,
   toIntake,
@@ -485,19 +486,7 @@ export class SqliteCrmStore implements CrmStore {
             defaultIdHolder: holder ? { number: str(holder.number) } : null,
             idsInFile,
           });
-          upsertTicket.run({
-            id,
-            seq,
-            number: ticket.number,
-            accountId: ticket.accountId,
-            contactId: ticket.contactId,
-            subject: ticket.subject,
-            status: ticket.status,
-            priority: ticket.priority,
-            kind: ticket.kind,
-            source: ticket.source,
-            now,
-          });
+          upsertTicket.run({ id, ...ticketValues(ticket), now });
         });
       });
       run.immediate();
@@ -560,9 +549,9 @@ export class SqliteCrmStore implements CrmStore {
                VALUES (@id, @seq, @number, @accountId, @contactId, @subject, @status, @priority, @kind, @source,
                  @followsTicketId, 'email-connector', @now, @now)`,
           ).run({
-            ...ticket,
+            id: ticket.id,
+            ...ticketValues(ticket),
             followsTicketId: ticket.followsTicketId ?? null,
-            seq: Number(ticket.number),
             now,
           });
         }

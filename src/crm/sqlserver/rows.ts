@@ -5,6 +5,7 @@ export {
   isoOrNull,
   str,
   strOrNull,
+  ticketValues,
   toAccount,
   toEmployee,
   toIntake,

@@ -40,6 +40,7 @@ import {
   storedKey,
   str,
   strOrNull,
+  ticketValues,
   toAccount,
   toEmployee,
   toIntake,
@@ -456,15 +457,7 @@ export class SqlServerCrmStore implements CrmStore {
           });
           await upsert(tx, s.updateImportedTicket, s.insertImportedTicket, {
             id,
-            seq,
-            number: ticket.number,
-            accountId: ticket.accountId,
-            contactId: ticket.contactId,
-            subject: ticket.subject,
-            status: ticket.status,
-            priority: ticket.priority,
-            kind: ticket.kind,
-            source: ticket.source,
+            ...ticketValues(ticket),
             now,
           });
         }
@@ -523,15 +516,7 @@ export class SqlServerCrmStore implements CrmStore {
           const ticket = commit.ticket;
           await tx.run(s.insertTicket, {
             id: ticket.id,
-            seq: Number(ticket.number),
-            number: ticket.number,
-            accountId: ticket.accountId,
-            contactId: ticket.contactId,
-            subject: ticket.subject,
-            status: ticket.status,
-            priority: ticket.priority,
-            kind: ticket.kind,
-            source: ticket.source,
+            ...ticketValues(ticket),
             followsTicketId: ticket.followsTicketId ?? null,
             now,
           });

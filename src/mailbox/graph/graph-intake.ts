@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import type { FetchOptions } from '@microsoft/microsoft-graph-client';
-import type express from 'express';
 import { supportMailboxes, type Config } from '../../config/config.ts';
 import type { CrmStore } from '../../crm/crm-store.ts';
 import { outsideLogContext, type Logger } from '../../log/logger.ts';
 import {
   createGraphWebhookRouter,
   type LifecycleEvent,
+  type WebhookRouter,
   type WebhookTarget,
 } from '../../http/graph-webhook.ts';
 import { RejectionLog } from '../../http/rejection-log.ts';
@@ -66,8 +66,11 @@ export interface IntakeHealth {
 
 export interface GraphIntake {
   mailbox: Mailbox;
-  /** Serves POST /webhooks/graph and POST /webhooks/graph/lifecycle; mount at '/'. */
-  router: express.Router;
+  /**
+   * Serves POST /webhooks/graph and POST /webhooks/graph/lifecycle; mount at '/'. Its `fastRoute` is the same
+   * handler for the server to call before Express.
+   */
+  router: WebhookRouter;
   /** Ensures the subscription, runs a first delta, starts the timers. Graph failures are logged, not thrown. */
   start(): Promise<void>;
   /** Stops the timers, waits for running work, releases the leases. */
