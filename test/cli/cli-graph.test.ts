@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { simpleParser } from 'mailparser';
 import { runCli, type CliOptions } from '../../src/cli.ts';
 import { CliError } from '../../src/cli/output.ts';
 import { GraphStandIn } from '../graph-stand-in/graph-stand-in.ts';
@@ -113,6 +114,30 @@ describe.each(deployments)('email-connector commands on $name', ({ name, start }
       expect(existsSync(d.mailboxDir)).toBe(false);
       expect(d.graphRequests()).toBeGreaterThan(0);
     }
+  });
+
+  it('attachment saves a filed attachment from the database, without calling the mailbox', async () => {
+    const d = await start();
+    await runCli(['crm', 'import', fixturePath('crm.json')], d.env, collectingOutput(), d.options);
+    const processed = collectingOutput();
+    await runCli(
+      ['process', '--json', fixturePath('new-from-contact-with-attachment.eml')],
+      d.env,
+      processed,
+      d.options,
+    );
+    const { ticketNumber } = JSON.parse(processed.lines[0]!) as { ticketNumber: string };
+    const requests = d.graphRequests();
+    const out = join(tempDir(), 'report.pdf');
+    const output = collectingOutput();
+
+    const code = await runCli(['attachment', ticketNumber, '1', '1', '--out', out], d.env, output, d.options);
+
+    expect(code, output.text()).toBe(0);
+    expect(output.text()).toContain('saved error-report.pdf (142 bytes, application/pdf)');
+    const original = await simpleParser(readFileSync(fixturePath('new-from-contact-with-attachment.eml')));
+    expect(readFileSync(out).equals(original.attachments[0]!.content)).toBe(true);
+    expect(d.graphRequests()).toBe(requests);
   });
 
   it('crm import, ticket, outcomes and quarantine list work without calling the mailbox', async () => {
