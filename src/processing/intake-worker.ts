@@ -76,6 +76,8 @@ export class IntakeWorker {
   #stopped = true;
   #ticking: Promise<void> | null = null;
   #tickAgain = false;
+  /** When leftovers were last looked for (performance.now()). */
+  #sweptAt = -Infinity;
 
   constructor(deps: ProcessDeps, mailbox: Mailbox, outbox: OutboxSender, options: IntakeWorkerOptions) {
     this.#deps = deps;
@@ -130,7 +132,11 @@ export class IntakeWorker {
     this.#timer.unref?.();
   }
 
-  /** One pass: claim what is due (again while woken meanwhile), send, move leftovers; then wait for the timer. */
+  /**
+   * One pass: claim what is due (again while woken meanwhile), start sending, and, when nothing more could be
+   * claimed or a poll interval has passed since the last time, move leftovers; then wait for the timer. Sending
+   * is not awaited: a slot freed while the outbox sends a long forward is filled at once, not after it.
+   */
   #tick(): void {
     if (this.#ticking) {
       this.#tickAgain = true;
@@ -138,12 +144,17 @@ export class IntakeWorker {
     }
     this.#ticking = (async () => {
       try {
+        let claimed = 0;
         do {
           this.#tickAgain = false;
-          await this.#claimAndRun(false);
+          claimed = await this.#claimAndRun(false);
         } while (this.#tickAgain && !this.#stopped);
-        await this.#outbox.flush();
-        await this.settleLeftovers();
+        this.#sendSoon();
+        const now = performance.now();
+        if (claimed === 0 || now - this.#sweptAt >= this.#options.pollIntervalMs) {
+          this.#sweptAt = now;
+          await this.settleLeftovers();
+        }
       } catch (error) {
         this.#logger.error(
           { err: { message: describe(error) } },

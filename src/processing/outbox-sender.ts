@@ -4,6 +4,9 @@ import type { MailPieces, Mailbox } from '../mailbox/mailbox.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
 import { placeholderOf, withOriginal } from './original-placeholder.ts';
 
+/** Mails read from the outbox at a time. */
+const batchSize = 20;
+
 /** Attempts before a mail is given up (kept in the outbox with state `failed`, visible to operators). */
 const maxSendAttempts = 20;
 
@@ -69,7 +72,7 @@ export class OutboxSender {
     for (;;) {
       const now = this.#now();
       if (now.getTime() < this.#pausedUntil) return sent;
-      const batch = await this.#store.listPendingMail(20, now);
+      const batch = await this.#store.listPendingMail(batchSize, now);
       if (batch.length === 0) return sent;
       for (const mail of batch) {
         // Looked up only now, one mail at a time; its bytes are read as the mailbox sends them. A store failure here
@@ -106,6 +109,8 @@ export class OutboxSender {
           return sent; // the mailbox is unavailable: stop this pass, keep order
         }
       }
+      // A short batch was everything due; mail committed since then asked for another pass (flush).
+      if (batch.length < batchSize) return sent;
     }
   }
 

@@ -14,6 +14,11 @@ export interface ParsePoolOptions {
   inlineAboveBytes?: number;
   /** Heap limit of each thread in MB; default Node's own. */
   threadHeapMb?: number;
+  /**
+   * Messages handed to one thread at a time, default 2: the thread starts on the next as soon as it has answered,
+   * even while this thread is busy committing and has not yet read its answer.
+   */
+  perThread?: number;
   logger: Logger;
 }
 
@@ -34,16 +39,17 @@ const workerUrl = new URL(
 /**
  * Reads MIME on worker threads, so that the event loop stays free for webhooks and database work while a message
  * is parsed, and parsing overlaps with committing the message before it. Each thread parses one message at a
- * time; messages wait in order for a free thread. A thread that dies fails the messages it held (the queue
- * tries them again) and is replaced.
+ * time and holds at most `perThread` (the next ones wait in its port); further messages wait here in order. A
+ * thread that dies fails the messages it held (the queue tries them again) and is replaced.
  */
 export class ParsePool implements MimeParser {
   readonly #threads: number;
   readonly #inlineAboveBytes: number;
   readonly #threadHeapMb: number | undefined;
   readonly #logger: Logger;
-  readonly #idle: Worker[] = [];
-  readonly #busy = new Map<Worker, { id: number; pending: Pending }>();
+  readonly #perThread: number;
+  /** Every running thread and the messages it holds, by id, in the order they were sent. */
+  readonly #held = new Map<Worker, Map<number, Pending>>();
   readonly #waiting: Pending[] = [];
   #started = 0;
   #spawned = 0;
@@ -54,6 +60,7 @@ export class ParsePool implements MimeParser {
     this.#threads = Math.max(0, Math.floor(options.threads));
     this.#inlineAboveBytes = options.inlineAboveBytes ?? 4 * 1_048_576;
     this.#threadHeapMb = options.threadHeapMb;
+    this.#perThread = Math.max(1, Math.floor(options.perThread ?? 2));
     this.#logger = options.logger;
   }
 
@@ -71,6 +78,13 @@ export class ParsePool implements MimeParser {
     return this.#started;
   }
 
+  /** Messages handed to threads and not yet answered. */
+  get messagesInThreads(): number {
+    let held = 0;
+    for (const jobs of this.#held.values()) held += jobs.size;
+    return held;
+  }
+
   /** Threads started so far, replacements included. */
   get threadsStarted(): number {
     return this.#spawned;
@@ -81,26 +95,39 @@ export class ParsePool implements MimeParser {
     this.#closed = true;
     for (const pending of this.#waiting.splice(0))
       parseEmail(pending.raw).then(pending.resolve, pending.reject);
-    const held = [...this.#busy.values()].map((job) => job.pending);
-    const workers = [...this.#idle.splice(0), ...this.#busy.keys()];
-    this.#busy.clear();
+    const held = [...this.#held.values()].flatMap((jobs) => [...jobs.values()]);
+    const workers = [...this.#held.keys()];
+    this.#held.clear();
     for (const pending of held) parseEmail(pending.raw).then(pending.resolve, pending.reject);
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 
   #dispatch(): void {
     while (this.#waiting.length > 0) {
-      const worker = this.#idle.pop() ?? (this.#started < this.#threads ? this.#spawn() : null);
+      const worker = this.#leastHeld();
       if (!worker) return;
       const pending = this.#waiting.shift()!;
       const id = (this.#nextId += 1);
-      this.#busy.set(worker, { id, pending });
-      worker.ref();
+      const jobs = this.#held.get(worker)!;
+      jobs.set(id, pending);
+      if (jobs.size === 1) worker.ref();
       // A copy of its own that the thread then owns: no second copy on the way.
       const copy = new Uint8Array(pending.raw.length);
       copy.set(pending.raw);
       worker.postMessage({ id, raw: copy }, [copy.buffer]);
     }
+  }
+
+  /** The thread to send the next message to: an idle one, a new one, or the one holding fewest below the limit. */
+  #leastHeld(): Worker | null {
+    let best: Worker | null = null;
+    let fewest = this.#perThread;
+    for (const [worker, jobs] of this.#held) {
+      if (jobs.size === 0) return worker;
+      if (jobs.size < fewest) [best, fewest] = [worker, jobs.size];
+    }
+    if (this.#started < this.#threads) return this.#spawn();
+    return best;
   }
 
   #spawn(): Worker {
@@ -110,41 +137,38 @@ export class ParsePool implements MimeParser {
       this.#threadHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.#threadHeapMb } } : {},
     );
     this.#spawned += 1;
+    const jobs = new Map<number, Pending>();
+    this.#held.set(worker, jobs);
     worker.on('message', (reply: Reply) => {
-      const job = this.#busy.get(worker);
-      if (!job || job.id !== reply.id) return;
-      this.#busy.delete(worker);
-      this.#idle.push(worker);
-      worker.unref();
+      const pending = jobs.get(reply.id);
+      if (!pending) return;
+      jobs.delete(reply.id);
+      if (jobs.size === 0) worker.unref();
       if ('error' in reply) {
         const error = reply.error.parse
           ? new MessageParseError(reply.error.message)
           : new Error(reply.error.message);
-        job.pending.reject(error);
-      } else job.pending.resolve(withRaw(reply.email, job.pending.raw));
+        pending.reject(error);
+      } else pending.resolve(withRaw(reply.email, pending.raw));
       this.#dispatch();
     });
     const lost = (cause: unknown): void => {
-      const job = this.#busy.get(worker);
-      this.#busy.delete(worker);
-      const idle = this.#idle.indexOf(worker);
-      if (idle >= 0) this.#idle.splice(idle, 1);
+      if (!this.#held.delete(worker)) return;
       this.#started -= 1;
       if (this.#closed) return;
       this.#logger.error(
         { err: { message: cause instanceof Error ? cause.message : String(cause) } },
         'a parse thread stopped; starting another',
       );
-      job?.pending.reject(new Error(`the parse thread stopped: ${String(cause)}`));
+      for (const pending of jobs.values())
+        pending.reject(new Error(`the parse thread stopped: ${String(cause)}`));
       this.#dispatch();
     };
     worker.on('error', lost);
     // An idle thread never keeps the process alive (unref after the listeners, which would hold it again); a thread
     // with a message does, until it answers.
     worker.unref();
-    worker.on('exit', (code) => {
-      if (this.#busy.has(worker) || this.#idle.includes(worker)) lost(`exit code ${code}`);
-    });
+    worker.on('exit', (code) => lost(`exit code ${code}`));
     return worker;
   }
 }

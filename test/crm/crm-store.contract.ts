@@ -594,6 +594,23 @@ export function describeCrmStoreContract(name: string, openEmpty: () => Promise<
       expect(await store.listIntake('pending', 10)).toHaveLength(3);
     });
 
+    it('claims the earliest due first, in the order enqueued, with expired leases in their place', async () => {
+      const now = new Date('2026-11-27T10:00:00Z');
+      const at = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+      for (const id of ['a', 'b', 'c', 'd', 'e']) await store.enqueue({ mailboxId: id, source: 'test', now });
+      // a is claimed and its lease runs out; b waits for a retry later than everything else.
+      const [a] = await store.claimIntake({ workerId: 'w', leaseMs: 1_000, now, limit: 1 });
+      expect(a?.mailboxId).toBe('a');
+      const [b] = await store.claimIntake({ workerId: 'w', leaseMs: 60_000, now, limit: 1 });
+      await store.retryIntake(b!.id, 'w', 'busy', at(30));
+      const claim = (limit: number, seconds: number) =>
+        store
+          .claimIntake({ workerId: 'w2', leaseMs: 60_000, now: at(seconds), limit })
+          .then((items) => items.map((item) => item.mailboxId));
+      expect(await claim(2, 5)).toEqual(['a', 'c']);
+      expect(await claim(5, 60)).toEqual(['d', 'e', 'b']);
+    });
+
     it('claims with a lease that another worker can take over only after it expires', async () => {
       const now = new Date('2026-11-27T10:00:00Z');
       await store.enqueue({ mailboxId: 'm1', source: 'test', now });

@@ -46,6 +46,17 @@ describe('SQLite look-ups', () => {
   });
 });
 
+describe('SQLite queue', () => {
+  it('reads due intake items from the front of an index, never sorting the backlog', async () => {
+    const store = SqliteCrmStore.open({ path: tempFile() });
+    for (const [name, steps] of Object.entries(store.explainQueue())) {
+      expect(steps.join(' | '), name).toMatch(/^SEARCH intake USING INDEX intake_due \(state=\?/);
+      expect(steps.join(' | '), name).not.toMatch(/TEMP B-TREE/);
+    }
+    await store.close();
+  });
+});
+
 describe('SQLite failures', () => {
   it('reports a database another process keeps locked as a transient StoreError, keeping the driver error', async () => {
     const path = tempFile();

@@ -65,6 +65,30 @@ describe('parsing on threads', () => {
     expect((await parseEmail(mails[0]!.raw)).from).not.toBeNull();
   });
 
+  it('hands a thread its next message before it has answered the last, up to the limit; the rest wait here', async () => {
+    pool = new ParsePool({ threads: 1, perThread: 2, logger: silentLogger() });
+    const parsing = mails.slice(0, 5).map((mail) => pool!.parse(mail.raw));
+    expect(pool.messagesInThreads).toBe(2);
+    const emails = await Promise.all(parsing);
+    expect(emails.map((email) => email.raw)).toEqual(mails.slice(0, 5).map((mail) => mail.raw));
+    expect(pool.messagesInThreads).toBe(0);
+    expect(pool.threadsStarted).toBe(1);
+  });
+
+  it('fails every message a stopped thread held, and gives the ones still waiting to its replacement', async () => {
+    const errors: string[] = [];
+    const logger = silentLogger();
+    logger.error = ((fields: { err?: { message?: string } }) =>
+      void errors.push(fields.err?.message ?? '')) as never;
+    pool = new ParsePool({ threads: 1, perThread: 2, threadHeapMb: 8, logger });
+    const results = await Promise.allSettled(mails.slice(0, 3).map((mail) => pool!.parse(mail.raw)));
+    // Two went to the first thread and fail with it; the third waited and went to the second, which also stops.
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(pool.threadsStarted).toBe(2);
+    expect(errors).toHaveLength(2);
+    expect(pool.messagesInThreads).toBe(0);
+  });
+
   it('hands a MIME reading failure back as the same MessageParseError', async () => {
     pool = new ParsePool({ threads: 1, logger: silentLogger() });
     // A header block larger than mailparser accepts.

@@ -230,6 +230,43 @@ describe('durable intake queue', () => {
     expect(readdirSync(join(r.local.root, 'failed'))).toEqual([]);
   });
 
+  it('goes on claiming and processing while the outbox is still sending an earlier mail', async () => {
+    const r = await rig();
+    cleanups.push(() => r.store.close());
+    for (const n of [1, 2, 3])
+      drop(
+        r,
+        `m${n}.eml`,
+        mail({ from: 'carl@acme.example', subject: `Printer ${n}`, messageId: `slow-${n}@acme.example` }),
+      );
+    await scanInbox(r);
+    // Sending hangs (a long forward on a slow link) until released.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let sendsStarted = 0;
+    const slow = new FlakyMailbox(r.local, 0);
+    slow.send = async (pieces, options) => {
+      sendsStarted += 1;
+      await released;
+      return r.local.send(pieces, options);
+    };
+    const worker = new IntakeWorker(
+      processDeps(r.config, r.store, silent),
+      slow,
+      new OutboxSender(r.store, slow, silent),
+      { concurrency: 1, maxAttempts: 3, retryBaseMs: 10, leaseMs: 30_000, pollIntervalMs: 20, workerId: 'w' },
+    );
+    worker.start();
+    // All three have their outcome (one at a time) while the first acknowledgment is still on its way.
+    await waitFor(async () => ((await r.store.listOutcomes()).length === 3 ? true : null), 5_000);
+    expect(sendsStarted).toBe(1);
+    expect(sent(r)).toHaveLength(0);
+    release();
+    await waitFor(async () => (sent(r).length === 3 ? true : null), 5_000);
+    await worker.stop();
+    expect(sent(r).filter((m) => /Subject: \[Ticket#\d+\] Printer \d/.test(m))).toHaveLength(3);
+  });
+
   it('processes files dropped into the inbox while the service was stopped, once it starts', async () => {
     const r = await rig();
     await r.store.close();

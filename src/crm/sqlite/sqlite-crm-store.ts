@@ -73,6 +73,17 @@ const lookupSql = {
     'SELECT t.*, r.kind AS ref_kind FROM thread_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = @key',
 } as const;
 
+/**
+ * The queue reads every claim makes: each follows an index in the order asked for, so that a backlog of any size
+ * is read from its front and never sorted whole (see `explainQueue`).
+ */
+const queueSql = {
+  dueIntake: `SELECT id, next_attempt_at, rowid AS seq FROM intake
+    WHERE state = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at, rowid LIMIT @limit`,
+  expiredLeases: `SELECT id, next_attempt_at, rowid AS seq FROM intake
+    WHERE state = 'claimed' AND lease_until <= @now ORDER BY next_attempt_at, rowid LIMIT @limit`,
+} as const;
+
 export interface SqliteCrmStoreOptions {
   /** File path, or `:memory:`. The folder is created when missing. */
   path: string;
@@ -163,6 +174,16 @@ export class SqliteCrmStore implements CrmStore {
     const plans = {} as Record<keyof typeof lookupSql, string[]>;
     for (const [name, sql] of Object.entries(lookupSql) as [keyof typeof lookupSql, string][]) {
       const rows = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ key: 'x' }) as Row[];
+      plans[name] = rows.map((row) => str(row.detail));
+    }
+    return plans;
+  }
+
+  /** EXPLAIN QUERY PLAN of each queue read (`queueSql`), for tests and diagnostics. */
+  explainQueue(): Record<keyof typeof queueSql, string[]> {
+    const plans = {} as Record<keyof typeof queueSql, string[]>;
+    for (const [name, sql] of Object.entries(queueSql) as [keyof typeof queueSql, string][]) {
+      const rows = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ now: 'x', limit: 1 }) as Row[];
       plans[name] = rows.map((row) => str(row.detail));
     }
     return plans;
@@ -903,11 +924,19 @@ export class SqliteCrmStore implements CrmStore {
       const now = options.now.toISOString();
       const leaseUntil = new Date(options.now.getTime() + options.leaseMs).toISOString();
       const claim = this.#db.transaction((): IntakeItem[] => {
-        const rows = this.#prepare(
-          `SELECT id FROM intake
-             WHERE (state = 'pending' AND next_attempt_at <= @now) OR (state = 'claimed' AND lease_until <= @now)
-             ORDER BY next_attempt_at, enqueued_at LIMIT @limit`,
-        ).all({ now, limit: options.limit }) as Row[];
+        // Due items in the order of the intake_due index (next attempt, then enqueue order); leases that ran out
+        // are few (at most one per message in flight) and merged in here.
+        const due = this.#prepare(queueSql.dueIntake).all({ now, limit: options.limit }) as Row[];
+        const expired = this.#prepare(queueSql.expiredLeases).all({ now, limit: options.limit }) as Row[];
+        const rows =
+          expired.length === 0
+            ? due
+            : [...due, ...expired]
+                .sort((a, b) => {
+                  const [x, y] = [str(a.next_attempt_at), str(b.next_attempt_at)];
+                  return x < y ? -1 : x > y ? 1 : Number(a.seq) - Number(b.seq);
+                })
+                .slice(0, options.limit);
         const update = this.#prepare(
           `UPDATE intake SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
              updated_at = ? WHERE id = ?`,
