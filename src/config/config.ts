@@ -163,10 +163,11 @@ export const configSchema = z.object({
   MAX_MESSAGE_MB: int(1, 1024).prefault('150'),
 
   /**
-   * Messages processed at the same time. 4: while one message is parsed on a parse thread, others are committed
-   * and sent; Graph requests stay within Graph's 4 per mailbox either way (GraphApi queues the rest).
+   * Messages processed at the same time. 8: while a parse thread reads the next two, others are committed and sent.
+   * Messages over 4 MiB take their turn one at a time whatever this is, and Graph requests stay within Graph's 4
+   * per mailbox either way (GraphApi queues the rest).
    */
-  WORKER_CONCURRENCY: int(1, 64).prefault('4'),
+  WORKER_CONCURRENCY: int(1, 64).prefault('8'),
   /**
    * Threads that read (parse) MIME beside the event loop: `auto` is one less than the processors Node may use,
    * at most 4; 0 parses on the event loop itself.

@@ -26,6 +26,12 @@ export interface IntakeWorkerOptions {
   workerId: string;
   /** For tests: the jitter source, 0 ≤ x < 1. */
   random?: () => number;
+  /**
+   * Messages larger than this (bytes) are processed one at a time, so that a burst of large mail holds one large
+   * message's working copies at a time, not one per slot. Default 4 MiB (the size above which a message is also
+   * parsed on the event loop rather than on a parse thread).
+   */
+  largeMessageBytes?: number;
   /** Called when an item reaches a final state (done or quarantined), e.g. to show progress. */
   onFinal?: (item: IntakeItem, result: { action: string; code: string; ticketNumber: string | null }) => void;
 }
@@ -53,6 +59,28 @@ export function worthRetrying(error: unknown): boolean {
   return false;
 }
 
+const defaultLargeMessageBytes = 4 * 1_048_576;
+
+/** One holder at a time; the others wait in the order they came and are let in as each holder leaves. */
+class Turnstile {
+  #held = false;
+  readonly #waiting: (() => void)[] = [];
+
+  /** Resolves once it is this caller's turn, with the function that ends it. */
+  async enter(): Promise<() => void> {
+    if (this.#held) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#held = true;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#held = false;
+    };
+  }
+}
+
 /** A final item not moved within this time is moved by the sweep (normally the worker moves it at once). */
 const settleGraceMs = 5_000;
 
@@ -76,6 +104,7 @@ export class IntakeWorker {
   #stopped = true;
   #ticking: Promise<void> | null = null;
   #tickAgain = false;
+  readonly #largeMessages = new Turnstile();
   /** When leftovers were last looked for (performance.now()). */
   #sweptAt = -Infinity;
 
@@ -194,7 +223,16 @@ export class IntakeWorker {
     let raw: Buffer | null = null;
     try {
       raw = await this.#mailbox.fetchRaw(item.mailboxId);
-      const result = await processMessage(raw, source, this.#deps);
+      const leave =
+        raw.length > (this.#options.largeMessageBytes ?? defaultLargeMessageBytes)
+          ? await this.#largeMessages.enter()
+          : null;
+      let result: Awaited<ReturnType<typeof processMessage>>;
+      try {
+        result = await processMessage(raw, source, this.#deps);
+      } finally {
+        leave?.();
+      }
       this.#logger.info(
         {
           intakeId: item.id,

@@ -15,6 +15,7 @@ import { InboxWatcher } from '../../src/mailbox/local/inbox-watcher.ts';
 import { LocalMailbox } from '../../src/mailbox/local/local-mailbox.ts';
 import { IntakeWorker, retryDelayMs } from '../../src/processing/intake-worker.ts';
 import { OutboxSender } from '../../src/processing/outbox-sender.ts';
+import { parseEmail } from '../../src/processing/parse-email.ts';
 import { runCli } from '../../src/cli.ts';
 import { mail } from '../helpers/mail-factory.ts';
 import { waitFor } from '../helpers/run-node.ts';
@@ -265,6 +266,62 @@ describe('durable intake queue', () => {
     await waitFor(async () => (sent(r).length === 3 ? true : null), 5_000);
     await worker.stop();
     expect(sent(r).filter((m) => /Subject: \[Ticket#\d+\] Printer \d/.test(m))).toHaveLength(3);
+  });
+
+  it('processes large messages one at a time, and smaller ones side by side', async () => {
+    const r = await rig();
+    cleanups.push(() => r.store.close());
+    for (const n of [1, 2, 3, 4])
+      drop(
+        r,
+        `m${n}.eml`,
+        mail({
+          from: 'carl@acme.example',
+          subject: `Report ${n}`,
+          messageId: `large-${n}@acme.example`,
+          body: 'x'.repeat(n <= 2 ? 20_000 : 100),
+        }),
+      );
+    await scanInbox(r);
+    const deps = processDeps(r.config, r.store, silent);
+    cleanups.push(() => deps.parser?.close() ?? Promise.resolve());
+    // The real parser, slowed down and watched: how many messages over 10 kB it reads at the same time, and
+    // whether a small one was read meanwhile.
+    let reading = 0;
+    let most = 0;
+    let smallOverlapped = false;
+    const watched = {
+      parse: async (raw: Buffer) => {
+        const large = raw.length >= 10_000;
+        if (large) most = Math.max(most, (reading += 1));
+        else smallOverlapped ||= reading > 0;
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return await (deps.parser ?? { parse: parseEmail }).parse(raw);
+        } finally {
+          if (large) reading -= 1;
+        }
+      },
+      close: async () => undefined,
+    };
+    const worker = new IntakeWorker(
+      { ...deps, parser: watched },
+      r.local,
+      new OutboxSender(r.store, r.local, silent),
+      {
+        concurrency: 4,
+        maxAttempts: 3,
+        retryBaseMs: 10,
+        leaseMs: 30_000,
+        pollIntervalMs: 20,
+        workerId: 'w',
+        largeMessageBytes: 10_000,
+      },
+    );
+    await worker.runUntilIdle();
+    expect((await r.store.listOutcomes()).map((o) => o.action)).toEqual(Array(4).fill('ticket-created'));
+    expect(most).toBe(1);
+    expect(smallOverlapped).toBe(true);
   });
 
   it('processes files dropped into the inbox while the service was stopped, once it starts', async () => {
