@@ -37,7 +37,8 @@ commands:
   reprocess ID... | --all          run quarantined messages again
   demo                             seed a demo CRM, drop demo mails and process them (local folder only)
   send-test --to ADDRESS           send a test mail through the configured mailbox
-  graph status|renew|resubscribe   show, extend or re-create the Graph subscription
+  graph status|renew|resubscribe [--mailbox ADDRESS]
+                                   show, extend or re-create the Graph subscription of each support mailbox
   db status|migrate [--json]       show or apply the database schema's migrations
   doctor [--other-mailbox ADDRESS]  check configuration, database, Graph access, webhook and subscription
 
@@ -56,6 +57,7 @@ type Values = {
   limit?: string;
   to?: string;
   out?: string;
+  mailbox?: string;
 };
 
 /** Runs one CLI command; returns the exit code. */
@@ -77,6 +79,7 @@ export async function runCli(
       to: { type: 'string' },
       out: { type: 'string' },
       'other-mailbox': { type: 'string' },
+      mailbox: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -116,7 +119,7 @@ function refuseOnThisMailbox(command: string, rest: string[], config: Config): v
   }
   if (command === 'graph') {
     if (!graphSubcommands.includes(rest[0] as GraphSubcommand))
-      throw new CliError('usage: email-connector graph status|renew|resubscribe', 2);
+      throw new CliError('usage: email-connector graph status|renew|resubscribe [--mailbox ADDRESS]', 2);
     if (!config.SUPPORT_MAILBOX)
       throw new CliError(
         'graph: Microsoft Graph is not configured (SUPPORT_MAILBOX is not set); the local mailbox folder has no subscription',
@@ -197,6 +200,7 @@ async function runCommand(
         config,
         now: deps.now,
         output,
+        mailbox: values.mailbox ?? null,
       });
     default:
       throw new CliError(`unknown command "${command}"\n\n${usage}`, 2);

@@ -426,7 +426,7 @@ export function scanLocalInbox(local: LocalMailbox, store: CrmStore, logger: Log
 // Operations tools work on one adapter by nature (the doctor's Graph checks, the `graph` and `demo` commands): they
 // reach it through here, so that which adapters exist and what they are made of stays this file's business.
 export type { LocalMailbox } from './mailbox/local/local-mailbox.ts';
-export type { GraphIntake } from './mailbox/graph/graph-intake.ts';
+export type { GraphIntake, MailboxSubscription } from './mailbox/graph/graph-intake.ts';
 export { GraphApi, segment } from './mailbox/graph/graph-api.ts';
 export { createGraphCredential, graphScope } from './mailbox/graph/graph-credential.ts';
 export { GraphRequestError } from './mailbox/graph/graph-error.ts';

@@ -3,6 +3,7 @@ import {
   GraphRequestError,
   type GraphIntake,
   type GraphSubscription,
+  type MailboxSubscription,
   type SubscriptionState,
 } from '../composition-root.ts';
 import { mailboxFailure, type Attempted } from './mailbox-failure.ts';
@@ -15,33 +16,69 @@ export const graphSubcommands: readonly GraphSubcommand[] = ['status', 'renew', 
 /** Subscriptions to a user's messages need Mail.Read. */
 const watching: Attempted = { action: 'watch', permission: 'Mail.Read' };
 
-interface GraphCommandContext {
+interface GraphCommandOptions {
   intake: GraphIntake;
   config: Config;
   now: () => Date;
   output: Output;
+  /** Only this mailbox (one SUPPORT_MAILBOX names); null: every one. */
+  mailbox: string | null;
 }
 
-/** `graph status|renew|resubscribe`: the inbox subscription, as Graph and the database know it. */
+interface GraphCommandContext extends Omit<GraphCommandOptions, 'intake' | 'mailbox'> {
+  mailbox: MailboxSubscription;
+}
+
+/**
+ * `graph status|renew|resubscribe [--mailbox ADDRESS]`: the inbox subscription of every configured mailbox (or of
+ * the one named), as Graph and the database know it. With several mailboxes each one's lines follow a
+ * `mailbox` line, and a mailbox that fails does not stop the others: the command reports every failure and exits 1.
+ */
 export async function graphCommand(
   subcommand: GraphSubcommand,
-  context: GraphCommandContext,
+  options: GraphCommandOptions,
 ): Promise<number> {
-  try {
-    if (subcommand === 'status') return await status(context);
-    if (subcommand === 'renew') await renew(context);
-    else await resubscribe(context);
-    return 0;
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw mailboxFailure(`graph ${subcommand}`, error, context.config, watching);
+  const { intake, output, mailbox: named, ...rest } = options;
+  const mailboxes = named
+    ? intake.subscriptions.filter((entry) => entry.address.toLowerCase() === named.toLowerCase())
+    : intake.subscriptions;
+  if (mailboxes.length === 0)
+    throw new CliError(
+      `graph ${subcommand}: ${named} is not a configured mailbox (SUPPORT_MAILBOX: ${intake.subscriptions.map((entry) => entry.address).join(', ')})`,
+      2,
+    );
+  const several = mailboxes.length > 1;
+  const failures: string[] = [];
+  let code = 0;
+  for (const [index, mailbox] of mailboxes.entries()) {
+    if (several) {
+      if (index > 0) output.out('');
+      output.out(`mailbox        ${mailbox.address}`);
+    }
+    try {
+      const context = { ...rest, output, mailbox };
+      if (subcommand === 'status') code = Math.max(code, await status(context));
+      else if (subcommand === 'renew') await renew(context);
+      else await resubscribe(context);
+    } catch (error) {
+      const failure =
+        error instanceof CliError
+          ? error
+          : mailboxFailure(`graph ${subcommand}`, error, rest.config, watching);
+      if (!several) throw failure;
+      output.err(`${mailbox.address}: ${failure.message}`);
+      failures.push(mailbox.address);
+    }
   }
+  if (failures.length > 0)
+    throw new CliError(`graph ${subcommand}: failed for ${failures.join(', ')} (see above)`);
+  return code;
 }
 
-async function status({ intake, now, output }: GraphCommandContext): Promise<number> {
-  const subscriptions = intake.subscriptions;
+async function status({ mailbox, now, output }: GraphCommandContext): Promise<number> {
+  const subscriptions = mailbox.manager;
   const stored = await subscriptions.load();
-  const lastDelta = await intake.lastDeltaCompletedAt();
+  const lastDelta = await mailbox.lastDeltaCompletedAt();
   if (!stored) {
     output.out(
       'no subscription: the service creates one when it starts, or run `email-connector graph resubscribe`',
@@ -73,8 +110,8 @@ async function status({ intake, now, output }: GraphCommandContext): Promise<num
   return 0;
 }
 
-async function renew({ intake, now, output }: GraphCommandContext): Promise<void> {
-  const subscriptions = intake.subscriptions;
+async function renew({ mailbox, now, output }: GraphCommandContext): Promise<void> {
+  const subscriptions = mailbox.manager;
   const before = await subscriptions.load();
   if (!before) {
     throw new CliError('graph renew: no subscription to renew: run `email-connector graph resubscribe`');
@@ -89,8 +126,8 @@ async function renew({ intake, now, output }: GraphCommandContext): Promise<void
   }
 }
 
-async function resubscribe({ intake, config, now, output }: GraphCommandContext): Promise<void> {
-  const subscriptions = intake.subscriptions;
+async function resubscribe({ mailbox, config, now, output }: GraphCommandContext): Promise<void> {
+  const subscriptions = mailbox.manager;
   const deleted = await subscriptions.deleteOurs();
   output.out(
     deleted.length > 0

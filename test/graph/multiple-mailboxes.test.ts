@@ -198,6 +198,65 @@ describe('one connector serving several support mailboxes through Microsoft Grap
     );
   });
 
+  it('graph status, renew and resubscribe act on every mailbox, or on the one --mailbox names', async () => {
+    g = await startGraphApp({ env: bothMailboxes });
+    await waitFor(async () => g!.standIn.subscriptions.size >= 2, 10_000);
+    const env = { ...envOfApp(g.config, g.standIn, g.baseUrl), ...bothMailboxes };
+    const options = { graph: standInOverrides(g.standIn) };
+    const subscriptionOf = (mailbox: string) =>
+      [...g!.standIn.subscriptions.values()].find((entry) => entry.resource.includes(mailbox))!;
+    const run = async (...args: string[]) => {
+      const output = collectingOutput();
+      const code = await runCli(['graph', ...args], env, output, options).catch((error: unknown) => error);
+      return { code, output };
+    };
+
+    // status: each mailbox under its own heading, with its own subscription and resource.
+    const status = await run('status');
+    expect(status.code, status.output.text()).toBe(0);
+    for (const mailbox of [support, billing]) {
+      const at = status.output.lines.indexOf(`mailbox        ${mailbox}`);
+      expect(at, status.output.text()).toBeGreaterThanOrEqual(0);
+      expect(status.output.lines[at + 1]).toBe(
+        `subscription   ${subscriptionOf(mailbox).id.slice(0, 8)}… (known to Graph)`,
+      );
+      expect(status.output.lines[at + 2]).toBe(
+        `resource       users/${mailbox}/mailFolders('Inbox')/messages`,
+      );
+    }
+
+    // renew: both subscriptions extended at Graph.
+    const renewed = await run('renew');
+    expect(renewed.code, renewed.output.text()).toBe(0);
+    const patched = g.standIn.requestsMatching('PATCH', /^\/subscriptions\//).map((request) => request.path);
+    for (const mailbox of [support, billing])
+      expect(patched).toContain(`/subscriptions/${subscriptionOf(mailbox).id}`);
+
+    // resubscribe --mailbox: only the one named is replaced.
+    const [supportBefore, billingBefore] = [subscriptionOf(support).id, subscriptionOf(billing).id];
+    const replaced = await run('resubscribe', '--mailbox', billing.toUpperCase());
+    expect(replaced.code, replaced.output.text()).toBe(0);
+    expect(subscriptionOf(support).id).toBe(supportBefore);
+    expect(subscriptionOf(billing).id).not.toBe(billingBefore);
+    expect(replaced.output.lines[0]).toBe(`deleted subscription ${billingBefore.slice(0, 8)}…`);
+
+    // A mailbox whose subscription Graph lost makes status exit 1; the other is still shown as it is.
+    g.standIn.subscriptions.delete(subscriptionOf(billing).id);
+    const lost = await run('status');
+    expect(lost.code).toBe(1);
+    expect(lost.output.text()).toContain(`${subscriptionOf(support).id.slice(0, 8)}… (known to Graph)`);
+    expect(lost.output.text()).toMatch(/Graph no longer knows this subscription/);
+
+    // A mailbox that is not configured is a usage error, and nothing is asked of Graph.
+    const requests = g.standIn.requests.length;
+    const unknown = await run('status', '--mailbox', 'sales@msp.example');
+    expect(unknown.code).toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining(`sales@msp.example is not a configured mailbox`),
+    });
+    expect(g.standIn.requests.length).toBe(requests);
+  });
+
   it("fetches a message from mailbox B when B's subscription announces it", async () => {
     g = await startGraphApp({ env: bothMailboxes });
     const id = await deliver(

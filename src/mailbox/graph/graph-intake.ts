@@ -83,11 +83,20 @@ export interface GraphIntake {
   /** Graph requests sent so far (every attempt). */
   readonly graphRequests: number;
   /**
-   * The inbox subscription, for operators (`email-connector graph …`); using it starts no timer. With several
-   * mailboxes, the first one's.
+   * Every mailbox's inbox subscription, in SUPPORT_MAILBOX's order, for operators (`email-connector graph …`);
+   * using them starts no timer.
    */
-  readonly subscriptions: SubscriptionManager;
+  readonly subscriptions: readonly MailboxSubscription[];
   /** When a delta catch-up last completed (on any instance), as the store has it; null if never. */
+  lastDeltaCompletedAt(): Promise<string | null>;
+}
+
+/** One mailbox's inbox subscription and delta catch-up, as operators see them. */
+export interface MailboxSubscription {
+  /** The mailbox, as SUPPORT_MAILBOX names it. */
+  readonly address: string;
+  readonly manager: SubscriptionManager;
+  /** When this mailbox's delta catch-up last completed (on any instance); null if never. */
   lastDeltaCompletedAt(): Promise<string | null>;
 }
 
@@ -335,6 +344,8 @@ export function createGraphIntake(options: GraphIntakeOptions): MailboxIntake {
     return 'ok';
   }
 
+  const lastDeltaCompletedAt = (): Promise<string | null> =>
+    store.getState(`graph.delta-completed:${leaseKey}:inbox`);
   return {
     mailbox,
     router,
@@ -342,9 +353,9 @@ export function createGraphIntake(options: GraphIntakeOptions): MailboxIntake {
     get graphRequests() {
       return api.requestCount;
     },
-    subscriptions,
+    subscriptions: [{ address: mailboxName, manager: subscriptions, lastDeltaCompletedAt }],
     // The key InboxDelta writes when a catch-up completes.
-    lastDeltaCompletedAt: () => store.getState(`graph.delta-completed:${leaseKey}:inbox`),
+    lastDeltaCompletedAt,
     async start() {
       if (state.started) return;
       state.started = true;

@@ -50,8 +50,7 @@ export function createGraphIntakes(options: GraphIntakeOptions): GraphIntake {
     get graphRequests() {
       return intakes.reduce((sum, intake) => sum + intake.graphRequests, 0);
     },
-    // The operator commands (`email-connector graph …`) act on the first mailbox's subscription.
-    subscriptions: intakes[0]!.subscriptions,
+    subscriptions: intakes.flatMap((intake) => intake.subscriptions),
     /** The oldest of the mailboxes' last catch-ups: null until each has completed one. */
     async lastDeltaCompletedAt() {
       const times = await Promise.all(intakes.map((intake) => intake.lastDeltaCompletedAt()));
