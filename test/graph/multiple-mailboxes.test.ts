@@ -257,6 +257,33 @@ describe('one connector serving several support mailboxes through Microsoft Grap
     expect(g.standIn.requests.length).toBe(requests);
   });
 
+  it('graph renew goes on to the next mailbox when one fails, then names the failed one and exits 1', async () => {
+    g = await startGraphApp({ env: bothMailboxes });
+    await waitFor(async () => g!.standIn.subscriptions.size >= 2, 10_000);
+    const env = { ...envOfApp(g.config, g.standIn, g.baseUrl), ...bothMailboxes };
+    const subscriptionOf = (mailbox: string) =>
+      [...g!.standIn.subscriptions.values()].find((entry) => entry.resource.includes(mailbox))!;
+    const supportExpiry = subscriptionOf(support).expirationDateTime;
+    // support is listed first: its renewal is refused; billing's still goes through.
+    g.standIn.injectFault({
+      method: 'PATCH',
+      path: new RegExp(`^/subscriptions/${subscriptionOf(support).id}$`),
+      status: 403,
+    });
+    const output = collectingOutput();
+    const failure = await runCli(['graph', 'renew'], env, output, {
+      graph: standInOverrides(g.standIn),
+    }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({
+      exitCode: 1,
+      message: `graph renew: failed for ${support} (see above)`,
+    });
+    expect(output.errors.join('\n')).toMatch(new RegExp(`^${support}: graph renew: .*403`, 'm'));
+    expect(output.lines).toContain(`mailbox        ${billing}`);
+    expect(output.lines.some((line) => line.startsWith('renewed subscription '))).toBe(true);
+    expect(subscriptionOf(support).expirationDateTime).toBe(supportExpiry);
+  });
+
   it("fetches a message from mailbox B when B's subscription announces it", async () => {
     g = await startGraphApp({ env: bothMailboxes });
     const id = await deliver(
