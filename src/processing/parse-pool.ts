@@ -28,6 +28,12 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** A message a thread holds, and the shared buffer it was handed in. */
+interface Held {
+  pending: Pending;
+  slot: SharedArrayBuffer;
+}
+
 type Reply = { id: number; email: ParsedFields } | { id: number; error: { parse: boolean; message: string } };
 
 /** The worker's module beside this one, as it is run: TypeScript sources directly, or the built JavaScript. */
@@ -49,7 +55,9 @@ export class ParsePool implements MimeParser {
   readonly #logger: Logger;
   readonly #perThread: number;
   /** Every running thread and the messages it holds, by id, in the order they were sent. */
-  readonly #held = new Map<Worker, Map<number, Pending>>();
+  readonly #held = new Map<Worker, Map<number, Held>>();
+  /** Each thread's shared buffers not holding a message now (see #dispatch). */
+  readonly #freeSlots = new Map<Worker, SharedArrayBuffer[]>();
   readonly #waiting: Pending[] = [];
   #started = 0;
   #spawned = 0;
@@ -85,6 +93,13 @@ export class ParsePool implements MimeParser {
     return held;
   }
 
+  /** Buffers shared with the threads to hand them messages: at most `perThread` per thread, each reused. */
+  get sharedBuffers(): number {
+    let count = 0;
+    for (const [worker, jobs] of this.#held) count += jobs.size + (this.#freeSlots.get(worker)?.length ?? 0);
+    return count;
+  }
+
   /** Threads started so far, replacements included. */
   get threadsStarted(): number {
     return this.#spawned;
@@ -95,9 +110,10 @@ export class ParsePool implements MimeParser {
     this.#closed = true;
     for (const pending of this.#waiting.splice(0))
       parseEmail(pending.raw).then(pending.resolve, pending.reject);
-    const held = [...this.#held.values()].flatMap((jobs) => [...jobs.values()]);
+    const held = [...this.#held.values()].flatMap((jobs) => [...jobs.values()].map((job) => job.pending));
     const workers = [...this.#held.keys()];
     this.#held.clear();
+    this.#freeSlots.clear();
     for (const pending of held) parseEmail(pending.raw).then(pending.resolve, pending.reject);
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
@@ -109,12 +125,17 @@ export class ParsePool implements MimeParser {
       const pending = this.#waiting.shift()!;
       const id = (this.#nextId += 1);
       const jobs = this.#held.get(worker)!;
-      jobs.set(id, pending);
+      // The message is copied into a buffer shared with the thread, one of `perThread` that each thread reuses:
+      // no new memory per message, which would otherwise pile up outside the heaps until the collectors ran.
+      const free = this.#freeSlots.get(worker)!;
+      const reusable = free.length > 0 && free.at(-1)!.byteLength >= pending.raw.length;
+      const slot = reusable
+        ? free.pop()!
+        : new SharedArrayBuffer(Math.max(pending.raw.length, this.#inlineAboveBytes));
+      new Uint8Array(slot, 0, pending.raw.length).set(pending.raw);
+      jobs.set(id, { pending, slot });
       if (jobs.size === 1) worker.ref();
-      // A copy of its own that the thread then owns: no second copy on the way.
-      const copy = new Uint8Array(pending.raw.length);
-      copy.set(pending.raw);
-      worker.postMessage({ id, raw: copy }, [copy.buffer]);
+      worker.postMessage({ id, raw: new Uint8Array(slot, 0, pending.raw.length) });
     }
   }
 
@@ -137,12 +158,16 @@ export class ParsePool implements MimeParser {
       this.#threadHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.#threadHeapMb } } : {},
     );
     this.#spawned += 1;
-    const jobs = new Map<number, Pending>();
+    const jobs = new Map<number, Held>();
     this.#held.set(worker, jobs);
+    this.#freeSlots.set(worker, []);
     worker.on('message', (reply: Reply) => {
-      const pending = jobs.get(reply.id);
-      if (!pending) return;
+      const job = jobs.get(reply.id);
+      if (!job) return;
+      const { pending } = job;
       jobs.delete(reply.id);
+      // The thread is done with the message's buffer once it has answered.
+      this.#freeSlots.get(worker)?.push(job.slot);
       if (jobs.size === 0) worker.unref();
       if ('error' in reply) {
         const error = reply.error.parse
@@ -154,13 +179,14 @@ export class ParsePool implements MimeParser {
     });
     const lost = (cause: unknown): void => {
       if (!this.#held.delete(worker)) return;
+      this.#freeSlots.delete(worker);
       this.#started -= 1;
       if (this.#closed) return;
       this.#logger.error(
         { err: { message: cause instanceof Error ? cause.message : String(cause) } },
         'a parse thread stopped; starting another',
       );
-      for (const pending of jobs.values())
+      for (const { pending } of jobs.values())
         pending.reject(new Error(`the parse thread stopped: ${String(cause)}`));
       this.#dispatch();
     };
@@ -178,9 +204,15 @@ function withRaw(email: ParsedFields, raw: Buffer): ParsedEmail {
   // Buffers come back from a thread as plain Uint8Arrays.
   const attachments = email.attachments.map((attachment) => ({
     ...attachment,
-    content: attachment.content
-      ? Buffer.from(attachment.content.buffer, attachment.content.byteOffset, attachment.content.byteLength)
-      : null,
+    content: !attachment.content
+      ? null
+      : attachment.content.buffer instanceof SharedArrayBuffer
+        ? Buffer.from(attachment.content) // a view of a buffer the pool reuses: copied out
+        : Buffer.from(
+            attachment.content.buffer,
+            attachment.content.byteOffset,
+            attachment.content.byteLength,
+          ),
   }));
   return withRawMessage({ ...email, attachments }, raw);
 }

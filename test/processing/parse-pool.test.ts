@@ -73,6 +73,7 @@ describe('parsing on threads', () => {
     expect(emails.map((email) => email.raw)).toEqual(mails.slice(0, 5).map((mail) => mail.raw));
     expect(pool.messagesInThreads).toBe(0);
     expect(pool.threadsStarted).toBe(1);
+    expect(pool.sharedBuffers).toBe(2);
   });
 
   it('fails every message a stopped thread held, and gives the ones still waiting to its replacement', async () => {
@@ -87,6 +88,23 @@ describe('parsing on threads', () => {
     expect(pool.threadsStarted).toBe(2);
     expect(errors).toHaveLength(2);
     expect(pool.messagesInThreads).toBe(0);
+  });
+
+  it('hands messages in through a few reused buffers, and what comes back owes nothing to them', async () => {
+    pool = new ParsePool({ threads: 1, perThread: 1, logger: silentLogger() });
+    const withXml = (body: string) =>
+      Buffer.from(
+        'From: a@b.example\r\nSubject: xml\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n' +
+          'Content-Type: text/plain\r\n\r\nsee attached\r\n--x\r\nContent-Type: application/xml\r\n' +
+          `Content-Transfer-Encoding: 7bit\r\nContent-Disposition: attachment; filename=t.xml\r\n\r\n${body}\r\n--x--\r\n`,
+      );
+    const first = await pool.parse(withXml('<ticket><subject>first</subject></ticket>'));
+    // The next messages go to the same thread in the same buffer, over the first one's bytes.
+    for (const mail of mails.slice(0, 10)) await pool.parse(mail.raw);
+    await pool.parse(withXml('<ticket><subject>SECOND</subject></ticket>'));
+    expect(first.attachments[0]!.content?.toString('utf8')).toBe('<ticket><subject>first</subject></ticket>');
+    expect(first.subject).toBe('xml');
+    expect(pool.sharedBuffers).toBe(1);
   });
 
   it('hands a MIME reading failure back as the same MessageParseError', async () => {
