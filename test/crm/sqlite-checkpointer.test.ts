@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteCheckpointer } from '../../src/crm/sqlite/sqlite-checkpointer.ts';
 import { SqliteCrmStore } from '../../src/crm/sqlite/sqlite-crm-store.ts';
 
 const dirs: string[] = [];
@@ -57,6 +59,43 @@ describe('write-ahead log checkpoints in a thread of their own', () => {
       expect(await reopened.listIntake('pending', 1_000)).toHaveLength(100);
       await reopened.close();
     }
+  });
+
+  it('starts the log over and truncates it while commits go on without a pause', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'checkpoint-'));
+    dirs.push(dir);
+    const path = join(dir, 'log.sqlite');
+    const db = new Database(path);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const limit = 256 * 1024;
+    const checkpointer = SqliteCheckpointer.start(db, path, 5, { restartAboveBytes: limit });
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    // One commit after another for two seconds, the event loop turning in between, as in a busy service; the log
+    // file's size read every 20 ms in the second half (the thread takes a moment to start).
+    const sizes: number[] = [];
+    const start = performance.now();
+    let written = 0;
+    let nextReading = start + 1_000;
+    while (performance.now() < start + 2_000) {
+      insert.run('x'.repeat(300));
+      written += 1;
+      if (performance.now() >= nextReading) {
+        sizes.push(statSync(`${path}-wal`).size);
+        nextReading += 20;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await checkpointer.stop();
+    // Most readings are back at the limit (a little above it between a restart and the next pass), where without
+    // the restart the file only grows: it is never shorter than the longest the log has been.
+    const nearLimit = sizes.filter((size) => size <= 2 * limit).length;
+    expect(sizes.length).toBeGreaterThan(10);
+    expect(nearLimit / sizes.length, `log sizes ${sizes.join(' ')}`).toBeGreaterThan(0.5);
+    expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(written);
+    db.close();
   });
 
   it('ends its thread on close, leaving no log behind', async () => {

@@ -18,13 +18,24 @@ export class SqliteCheckpointer {
     this.#worker = worker;
   }
 
-  /** Starts checkpointing `path` (the file `db` has open) every `intervalMs`. */
-  static start(db: Database.Database, path: string, intervalMs = 100): SqliteCheckpointer {
+  /**
+   * Starts checkpointing `path` (the file `db` has open) every `intervalMs`. A log longer than `restartAboveBytes`
+   * (default 64 MiB) is copied completely so that the next commit starts it over (see the thread's source), and
+   * `db` then truncates the file back to that size.
+   */
+  static start(
+    db: Database.Database,
+    path: string,
+    intervalMs = 100,
+    options: { restartAboveBytes?: number } = {},
+  ): SqliteCheckpointer {
+    const restartAboveBytes = options.restartAboveBytes ?? 64 * 1_048_576;
     // The worker is given better-sqlite3's resolved location, so it loads the same build from any directory.
     const modulePath = createRequire(import.meta.url).resolve('better-sqlite3');
+    db.pragma(`journal_size_limit = ${restartAboveBytes}`);
     const worker = new Worker(workerSource, {
       eval: true,
-      workerData: { modulePath, path, intervalMs },
+      workerData: { modulePath, path, intervalMs, restartAboveBytes, restartWaitMs: 1_000 },
       // Its own small heap: it only ever holds one connection.
       resourceLimits: { maxOldGenerationSizeMb: 32 },
     });
@@ -60,18 +71,32 @@ export class SqliteCheckpointer {
 
 /**
  * The thread: one connection, a PASSIVE checkpoint whenever the log has frames not yet copied (PASSIVE never waits
- * for readers or writers). The log restarts from its beginning at the next write after it was copied completely.
+ * for readers or writers). The log restarts from its beginning at the next write after it was copied completely;
+ * under a steady stream of commits that moment seldom comes (a commit lands during nearly every pass), and the log
+ * grew by some 15 MB a second for as long as 1,000 notifications a second went on. So once it is longer than
+ * restartAboveBytes, a RESTART checkpoint holds writers back while it copies the frames since the last pass (writers
+ * wait for it as for any lock, up to their busy_timeout); the next commit then starts the log over, and the main
+ * connection's journal_size_limit truncates the file back to that size.
  */
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.modulePath);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
+const pageSize = db.pragma('page_size', { simple: true });
 let timer = null;
 let stopping = false;
 function pass() {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [copied] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (copied && copied.log * pageSize > workerData.restartAboveBytes) {
+      db.pragma('busy_timeout = ' + workerData.restartWaitMs);
+      try {
+        db.pragma('wal_checkpoint(RESTART)');
+      } finally {
+        db.pragma('busy_timeout = 0');
+      }
+    }
   } catch {
     // Busy or locked: the next pass tries again.
   }
