@@ -171,19 +171,19 @@ export class SqliteCrmStore implements CrmStore {
 
   /** SQLite's query plan of each hot look-up, to show they are index seeks and never table scans. */
   explainLookups(): Record<keyof typeof lookupSql, string[]> {
-    const plans = {} as Record<keyof typeof lookupSql, string[]>;
-    for (const [name, sql] of Object.entries(lookupSql) as [keyof typeof lookupSql, string][]) {
-      const rows = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ key: 'x' }) as Row[];
-      plans[name] = rows.map((row) => str(row.detail));
-    }
-    return plans;
+    return this.#explain(lookupSql, { key: 'x' });
   }
 
-  /** EXPLAIN QUERY PLAN of each queue read (`queueSql`), for tests and diagnostics. */
+  /** SQLite's query plan of each queue read (`queueSql`), to show none sorts the backlog. */
   explainQueue(): Record<keyof typeof queueSql, string[]> {
-    const plans = {} as Record<keyof typeof queueSql, string[]>;
-    for (const [name, sql] of Object.entries(queueSql) as [keyof typeof queueSql, string][]) {
-      const rows = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ now: 'x', limit: 1 }) as Row[];
+    return this.#explain(queueSql, { now: 'x', limit: 1 });
+  }
+
+  /** EXPLAIN QUERY PLAN of each statement, its steps' details by the statement's name. */
+  #explain<K extends string>(statements: Record<K, string>, parameters: object): Record<K, string[]> {
+    const plans = {} as Record<K, string[]>;
+    for (const [name, sql] of Object.entries(statements) as [K, string][]) {
+      const rows = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(parameters) as Row[];
       plans[name] = rows.map((row) => str(row.detail));
     }
     return plans;
