@@ -1,4 +1,5 @@
 import { StoreError, type CrmStore, type IntakeItem } from '../crm/crm-store.ts';
+import { Semaphore } from '../domain/semaphore.ts';
 import { outsideLogContext, type Logger } from '../log/logger.ts';
 import type { Mailbox } from '../mailbox/mailbox.ts';
 import { MailboxError } from '../mailbox/mailbox-error.ts';
@@ -61,26 +62,6 @@ export function worthRetrying(error: unknown): boolean {
 
 const defaultLargeMessageBytes = 4 * 1_048_576;
 
-/** One holder at a time; the others wait in the order they came and are let in as each holder leaves. */
-class Turnstile {
-  #held = false;
-  readonly #waiting: (() => void)[] = [];
-
-  /** Resolves once it is this caller's turn, with the function that ends it. */
-  async enter(): Promise<() => void> {
-    if (this.#held) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#held = true;
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#held = false;
-    };
-  }
-}
-
 /** A final item not moved within this time is moved by the sweep (normally the worker moves it at once). */
 const settleGraceMs = 5_000;
 
@@ -104,7 +85,8 @@ export class IntakeWorker {
   #stopped = true;
   #ticking: Promise<void> | null = null;
   #tickAgain = false;
-  readonly #largeMessages = new Turnstile();
+  /** Messages over largeMessageBytes are processed one at a time. */
+  readonly #largeMessages = new Semaphore(1);
   /** When leftovers were last looked for (performance.now()). */
   #sweptAt = -Infinity;
 
@@ -222,17 +204,13 @@ export class IntakeWorker {
     const source = this.#sourceOf(item, item.id);
     let raw: Buffer | null = null;
     try {
-      raw = await this.#mailbox.fetchRaw(item.mailboxId);
-      const leave =
-        raw.length > (this.#options.largeMessageBytes ?? defaultLargeMessageBytes)
-          ? await this.#largeMessages.enter()
-          : null;
-      let result: Awaited<ReturnType<typeof processMessage>>;
-      try {
-        result = await processMessage(raw, source, this.#deps);
-      } finally {
-        leave?.();
-      }
+      const fetched = await this.#mailbox.fetchRaw(item.mailboxId);
+      raw = fetched;
+      const process = () => processMessage(fetched, source, this.#deps);
+      const result =
+        fetched.length > (this.#options.largeMessageBytes ?? defaultLargeMessageBytes)
+          ? await this.#largeMessages.run(process)
+          : await process();
       this.#logger.info(
         {
           intakeId: item.id,

@@ -9,7 +9,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import { graphScope } from './graph-credential.ts';
 import { GraphRequestError, toGraphRequestError } from './graph-error.ts';
-import { Semaphore } from './semaphore.ts';
+import { Semaphore } from '../../domain/semaphore.ts';
 
 export const defaultGraphBaseUrl = 'https://graph.microsoft.com/v1.0';
 

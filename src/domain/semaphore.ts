@@ -1,6 +1,7 @@
 /**
- * A counting semaphore: at most `limit` holders at once, the others wait in arrival order.
- * Exchange Online allows 4 concurrent requests per app and mailbox; more are answered with 429.
+ * A counting semaphore: at most `limit` holders at once, the others wait in arrival order. Graph's requests per
+ * mailbox (Exchange Online answers more than 4 at once with 429) and the intake worker's large messages (one at a
+ * time) each go through one.
  */
 export class Semaphore {
   readonly limit: number;
