@@ -34,6 +34,12 @@ interface Held {
   slot: SharedArrayBuffer;
 }
 
+/** A running thread: the messages it holds, by id, and its shared buffers not holding one now. */
+interface Thread {
+  jobs: Map<number, Held>;
+  freeSlots: SharedArrayBuffer[];
+}
+
 type Reply = { id: number; email: ParsedFields } | { id: number; error: { parse: boolean; message: string } };
 
 /** The worker's module beside this one, as it is run: TypeScript sources directly, or the built JavaScript. */
@@ -54,10 +60,7 @@ export class ParsePool implements MimeParser {
   readonly #threadHeapMb: number | undefined;
   readonly #logger: Logger;
   readonly #perThread: number;
-  /** Every running thread and the messages it holds, by id, in the order they were sent. */
-  readonly #held = new Map<Worker, Map<number, Held>>();
-  /** Each thread's shared buffers not holding a message now (see #dispatch). */
-  readonly #freeSlots = new Map<Worker, SharedArrayBuffer[]>();
+  readonly #running = new Map<Worker, Thread>();
   readonly #waiting: Pending[] = [];
   #started = 0;
   #spawned = 0;
@@ -89,14 +92,14 @@ export class ParsePool implements MimeParser {
   /** Messages handed to threads and not yet answered. */
   get messagesInThreads(): number {
     let held = 0;
-    for (const jobs of this.#held.values()) held += jobs.size;
+    for (const { jobs } of this.#running.values()) held += jobs.size;
     return held;
   }
 
   /** Buffers shared with the threads to hand them messages: at most `perThread` per thread, each reused. */
   get sharedBuffers(): number {
     let count = 0;
-    for (const [worker, jobs] of this.#held) count += jobs.size + (this.#freeSlots.get(worker)?.length ?? 0);
+    for (const { jobs, freeSlots } of this.#running.values()) count += jobs.size + freeSlots.length;
     return count;
   }
 
@@ -110,10 +113,11 @@ export class ParsePool implements MimeParser {
     this.#closed = true;
     for (const pending of this.#waiting.splice(0))
       parseEmail(pending.raw).then(pending.resolve, pending.reject);
-    const held = [...this.#held.values()].flatMap((jobs) => [...jobs.values()].map((job) => job.pending));
-    const workers = [...this.#held.keys()];
-    this.#held.clear();
-    this.#freeSlots.clear();
+    const held = [...this.#running.values()].flatMap(({ jobs }) =>
+      [...jobs.values()].map((job) => job.pending),
+    );
+    const workers = [...this.#running.keys()];
+    this.#running.clear();
     for (const pending of held) parseEmail(pending.raw).then(pending.resolve, pending.reject);
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
@@ -124,14 +128,11 @@ export class ParsePool implements MimeParser {
       if (!worker) return;
       const pending = this.#waiting.shift()!;
       const id = (this.#nextId += 1);
-      const jobs = this.#held.get(worker)!;
+      const { jobs, freeSlots } = this.#running.get(worker)!;
       // The message is copied into a buffer shared with the thread, one of `perThread` that each thread reuses:
-      // no new memory per message, which would otherwise pile up outside the heaps until the collectors ran.
-      const free = this.#freeSlots.get(worker)!;
-      const reusable = free.length > 0 && free.at(-1)!.byteLength >= pending.raw.length;
-      const slot = reusable
-        ? free.pop()!
-        : new SharedArrayBuffer(Math.max(pending.raw.length, this.#inlineAboveBytes));
+      // no new memory per message, which would otherwise pile up outside the heaps until the collectors ran. Each
+      // is as large as any message handed to a thread (larger ones are parsed here).
+      const slot = freeSlots.pop() ?? new SharedArrayBuffer(this.#inlineAboveBytes);
       new Uint8Array(slot, 0, pending.raw.length).set(pending.raw);
       jobs.set(id, { pending, slot });
       if (jobs.size === 1) worker.ref();
@@ -143,7 +144,7 @@ export class ParsePool implements MimeParser {
   #leastHeld(): Worker | null {
     let best: Worker | null = null;
     let fewest = this.#perThread;
-    for (const [worker, jobs] of this.#held) {
+    for (const [worker, { jobs }] of this.#running) {
       if (jobs.size === 0) return worker;
       if (jobs.size < fewest) [best, fewest] = [worker, jobs.size];
     }
@@ -158,16 +159,16 @@ export class ParsePool implements MimeParser {
       this.#threadHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.#threadHeapMb } } : {},
     );
     this.#spawned += 1;
-    const jobs = new Map<number, Held>();
-    this.#held.set(worker, jobs);
-    this.#freeSlots.set(worker, []);
+    const thread: Thread = { jobs: new Map(), freeSlots: [] };
+    const { jobs } = thread;
+    this.#running.set(worker, thread);
     worker.on('message', (reply: Reply) => {
       const job = jobs.get(reply.id);
       if (!job) return;
       const { pending } = job;
       jobs.delete(reply.id);
       // The thread is done with the message's buffer once it has answered.
-      this.#freeSlots.get(worker)?.push(job.slot);
+      thread.freeSlots.push(job.slot);
       if (jobs.size === 0) worker.unref();
       if ('error' in reply) {
         const error = reply.error.parse
@@ -178,8 +179,7 @@ export class ParsePool implements MimeParser {
       this.#dispatch();
     });
     const lost = (cause: unknown): void => {
-      if (!this.#held.delete(worker)) return;
-      this.#freeSlots.delete(worker);
+      if (!this.#running.delete(worker)) return;
       this.#started -= 1;
       if (this.#closed) return;
       this.#logger.error(
