@@ -27,6 +27,15 @@ function comparable(email: Awaited<ReturnType<typeof parseEmail>>) {
   return { ...email, raw: email.raw.length, contentHash: email.contentHash, date };
 }
 
+/** A silent logger that keeps the message of each error it is given. */
+function errorCollectingLogger() {
+  const errors: string[] = [];
+  const logger = silentLogger();
+  logger.error = ((fields: { err?: { message?: string } }) =>
+    void errors.push(fields.err?.message ?? '')) as never;
+  return { logger, errors };
+}
+
 describe('parsing on threads', () => {
   it('gives exactly what parsing on the event loop gives, for every fixture, with several in flight', async () => {
     pool = new ParsePool({ threads: 2, logger: silentLogger() });
@@ -50,10 +59,7 @@ describe('parsing on threads', () => {
   });
 
   it('fails the message a thread held when the thread stops, and starts another for the next', async () => {
-    const errors: string[] = [];
-    const logger = silentLogger();
-    logger.error = ((fields: { err?: { message?: string } }) =>
-      void errors.push(fields.err?.message ?? '')) as never;
+    const { logger, errors } = errorCollectingLogger();
     // Threads with a heap too small to load the MIME reader: each one stops with the message it was given.
     pool = new ParsePool({ threads: 1, threadHeapMb: 8, logger });
     await expect(pool.parse(mails[0]!.raw)).rejects.toThrow(/parse thread stopped/);
@@ -77,10 +83,7 @@ describe('parsing on threads', () => {
   });
 
   it('fails every message a stopped thread held, and gives the ones still waiting to its replacement', async () => {
-    const errors: string[] = [];
-    const logger = silentLogger();
-    logger.error = ((fields: { err?: { message?: string } }) =>
-      void errors.push(fields.err?.message ?? '')) as never;
+    const { logger, errors } = errorCollectingLogger();
     pool = new ParsePool({ threads: 1, perThread: 2, threadHeapMb: 8, logger });
     const results = await Promise.allSettled(mails.slice(0, 3).map((mail) => pool!.parse(mail.raw)));
     // Two went to the first thread and fail with it; the third waited and went to the second, which also stops.

@@ -13,7 +13,8 @@ import type { Mailbox, MailPieces, SendMailOptions, SettledFolder } from '../../
 import { MailboxError } from '../../src/mailbox/mailbox-error.ts';
 import { InboxWatcher } from '../../src/mailbox/local/inbox-watcher.ts';
 import { LocalMailbox } from '../../src/mailbox/local/local-mailbox.ts';
-import { IntakeWorker, retryDelayMs } from '../../src/processing/intake-worker.ts';
+import { IntakeWorker, retryDelayMs, type IntakeWorkerOptions } from '../../src/processing/intake-worker.ts';
+import type { ProcessDeps } from '../../src/processing/process-message.ts';
 import { OutboxSender } from '../../src/processing/outbox-sender.ts';
 import { parseEmail } from '../../src/processing/parse-email.ts';
 import { runCli } from '../../src/cli.ts';
@@ -80,20 +81,21 @@ async function rig(extra: Record<string, string> = {}): Promise<Rig> {
   return { dir, env, config, store, local };
 }
 
-function workerFor(r: Rig, mailbox: Mailbox): IntakeWorker {
-  return new IntakeWorker(
-    processDeps(r.config, r.store, silent),
-    mailbox,
-    new OutboxSender(r.store, mailbox, silent),
-    {
-      concurrency: 3,
-      maxAttempts: r.config.MAX_ATTEMPTS,
-      retryBaseMs: r.config.RETRY_BASE_MS,
-      leaseMs: 30_000,
-      pollIntervalMs: 20,
-      workerId: 'test-worker',
-    },
-  );
+function workerFor(
+  r: Rig,
+  mailbox: Mailbox,
+  options: Partial<IntakeWorkerOptions> = {},
+  deps: ProcessDeps = processDeps(r.config, r.store, silent),
+): IntakeWorker {
+  return new IntakeWorker(deps, mailbox, new OutboxSender(r.store, mailbox, silent), {
+    concurrency: 3,
+    maxAttempts: r.config.MAX_ATTEMPTS,
+    retryBaseMs: r.config.RETRY_BASE_MS,
+    leaseMs: 30_000,
+    pollIntervalMs: 20,
+    workerId: 'test-worker',
+    ...options,
+  });
 }
 
 /** One pass of the inbox watcher: every finished file in `inbox/` is enqueued. */
@@ -251,12 +253,7 @@ describe('durable intake queue', () => {
       await released;
       return r.local.send(pieces, options);
     };
-    const worker = new IntakeWorker(
-      processDeps(r.config, r.store, silent),
-      slow,
-      new OutboxSender(r.store, slow, silent),
-      { concurrency: 1, maxAttempts: 3, retryBaseMs: 10, leaseMs: 30_000, pollIntervalMs: 20, workerId: 'w' },
-    );
+    const worker = workerFor(r, slow, { concurrency: 1 });
     worker.start();
     // All three have their outcome (one at a time) while the first acknowledgment is still on its way.
     await waitFor(async () => ((await r.store.listOutcomes()).length === 3 ? true : null), 5_000);
@@ -304,19 +301,11 @@ describe('durable intake queue', () => {
       },
       close: async () => undefined,
     };
-    const worker = new IntakeWorker(
-      { ...deps, parser: watched },
+    const worker = workerFor(
+      r,
       r.local,
-      new OutboxSender(r.store, r.local, silent),
-      {
-        concurrency: 4,
-        maxAttempts: 3,
-        retryBaseMs: 10,
-        leaseMs: 30_000,
-        pollIntervalMs: 20,
-        workerId: 'w',
-        largeMessageBytes: 10_000,
-      },
+      { concurrency: 4, largeMessageBytes: 10_000 },
+      { ...deps, parser: watched },
     );
     await worker.runUntilIdle();
     expect((await r.store.listOutcomes()).map((o) => o.action)).toEqual(Array(4).fill('ticket-created'));
