@@ -133,10 +133,11 @@ export class ParsePool implements MimeParser {
       // no new memory per message, which would otherwise pile up outside the heaps until the collectors ran. Each
       // is as large as any message handed to a thread (larger ones are parsed here).
       const slot = freeSlots.pop() ?? new SharedArrayBuffer(this.#inlineAboveBytes);
-      new Uint8Array(slot, 0, pending.raw.length).set(pending.raw);
+      const view = new Uint8Array(slot, 0, pending.raw.length);
+      view.set(pending.raw);
       jobs.set(id, { pending, slot });
       if (jobs.size === 1) worker.ref();
-      worker.postMessage({ id, raw: new Uint8Array(slot, 0, pending.raw.length) });
+      worker.postMessage({ id, raw: view });
     }
   }
 
