@@ -254,7 +254,7 @@ async function memory(): Promise<void> {
 /** Microsoft Graph figures, through the local HTTPS stand-in. */
 async function graph(): Promise<void> {
   progress('webhook and Graph calls');
-  for (const figure of await runGraphBench()) report(figure);
+  for (const figure of await runGraphBench(rounds, progress)) report(figure);
 }
 
 // Each section starts on a collected heap, so that one section's garbage does not pause another's timings.
@@ -271,7 +271,9 @@ process.stderr.write(
 );
 for (const figure of figures) {
   const extra = figure.accounts ? ` (${figure.accounts} accounts)` : '';
+  // A median of rounds is shown with its lowest and highest round.
+  const range = figure.min !== undefined ? ` (${String(figure.min)}–${String(figure.max)})` : '';
   process.stderr.write(
-    `  ${(figure.name + extra).padEnd(38)} ${String(figure.value).padStart(10)} ${figure.unit}${figure.target ? `   target ${String(figure.target)}` : ''}\n`,
+    `  ${(figure.name + extra).padEnd(38)} ${String(figure.value).padStart(10)} ${figure.unit}${range}${figure.target ? `   target ${String(figure.target)}` : ''}\n`,
   );
 }
