@@ -139,6 +139,44 @@ describe.each(servings)('Graph webhook (%s)', (serving) => {
     expect(await store.listIntake('pending', 10)).toEqual([]);
   });
 
+  it('counts items of the wrong kind or length as malformed, and takes the fields Graph may leave out', async () => {
+    const malformed = [
+      'not an object',
+      ['an', 'array'],
+      null,
+      item('AAMkM1', { subscriptionId: '' }),
+      item('AAMkM2', { subscriptionId: 42 }),
+      item('AAMkM3', { subscriptionId: 's'.repeat(201) }),
+      item('AAMkM4', { clientState: 7 }),
+      item('AAMkM5', { clientState: 'c'.repeat(257) }),
+      item('AAMkM6', { changeType: null }),
+      item('AAMkM7', { changeType: 'c'.repeat(65) }),
+      item('AAMkM8', { resource: ['Messages', 'AAMkM8'] }),
+      item('AAMkM9', { resource: 'r'.repeat(2049) }),
+      item('AAMkMA', { resourceData: 'AAMkMA' }),
+      item('AAMkMB', { resourceData: { id: 12 } }),
+      item('AAMkMC', { lifecycleEvent: 3 }),
+    ];
+    for (const raw of malformed) expect((await postJson({ value: [raw] })).status).toBe(403);
+    // Alongside a genuine item the batch is taken, and only the genuine items are queued.
+    const plain = { subscriptionId, clientState, resource: 'Users/x/Messages/AAMkN2', resourceData: null };
+    const response = await postJson({
+      value: [...malformed, item('AAMkN1', { changeType: 'created,updated' }), plain],
+    });
+    expect(response.status).toBe(202);
+    const queued = (await store.listIntake('pending', 50)).map((entry) => entry.mailboxId).sort();
+    expect(queued).toEqual(['AAMkN1', 'AAMkN2']);
+    rejections.stop();
+    expect(lines.join('\n')).toContain('malformed');
+  });
+
+  it('refuses a batch of more than 1,000 items with 400', async () => {
+    const many = Array.from({ length: 1001 }, (_, index) => item(`AAMkB${index}`));
+    expect((await postJson({ value: many })).status).toBe(400);
+    expect((await postJson({ value: many.slice(0, 1000) })).status).toBe(202);
+    expect((await store.listIntake('pending', 2000)).length).toBe(1000);
+  });
+
   it('hands lifecycle events on after answering, without enqueueing', async () => {
     const response = await postJson(
       {
