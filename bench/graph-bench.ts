@@ -75,6 +75,7 @@ export async function runGraphBench(
         ),
       ),
       samples: service.reduce((sum, load) => sum + load.samples, 0),
+      warm_up_notifications: service[0]?.warmUpNotifications,
       accepted_and_queued: service.reduce((sum, load) => sum + load.accepted.length, 0),
       load_generator: 'separate process',
       target: '<= 25',
@@ -172,6 +173,8 @@ async function startServerChild(args: string[]): Promise<{ url: string; stop: ()
 /** What the load generator prints: the ids of the notifications answered 202, and its figures. */
 interface Load {
   accepted: string[];
+  /** Notifications sent before measuring (JIT warm-up), included in `accepted`. */
+  warmUpNotifications: number;
   /** Processor time stolen by the hypervisor during the run (all processors, ms); null where unknown. */
   stolenMs: number | null;
 }
