@@ -109,8 +109,16 @@ export class SqliteCrmStore implements CrmStore {
 
   #checkpointer: SqliteCheckpointer | null = null;
 
-  private constructor(db: Database.Database) {
+  readonly #busyTimeoutMs: number;
+
+  private constructor(db: Database.Database, busyTimeoutMs: number) {
     this.#db = db;
+    this.#busyTimeoutMs = busyTimeoutMs;
+  }
+
+  /** `translated` with this connection's busy timeout, which SQLite does not always wait out (see there). */
+  #translated<T>(work: () => T): T {
+    return translated(work, this.#busyTimeoutMs);
   }
 
   /** Prepared statements are compiled once per connection and reused. */
@@ -127,21 +135,22 @@ export class SqliteCrmStore implements CrmStore {
   static readonly latestSchemaVersion: number = sqliteMigrations.at(-1)?.version ?? 0;
 
   static open(options: SqliteCrmStoreOptions): SqliteCrmStore {
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     if (options.readonly) {
       // A look that changes nothing: no folder or file created, no switch to WAL, no migration.
       const db = new Database(options.path, { readonly: true, fileMustExist: true });
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-      return new SqliteCrmStore(db);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      return new SqliteCrmStore(db, busyTimeoutMs);
     }
     let db: Database.Database | null = null;
     try {
       if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
       db = new Database(options.path);
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      const store = new SqliteCrmStore(db);
+      const store = new SqliteCrmStore(db, busyTimeoutMs);
       store.#migrate();
       if (options.path !== ':memory:' && options.backgroundCheckpoints !== false)
         store.#checkpointer = SqliteCheckpointer.start(db, options.path);
@@ -190,7 +199,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async ping(): Promise<void> {
-    return translated(() => {
+    return this.#translated(() => {
       this.#prepare('SELECT 1').get();
     });
   }
@@ -198,13 +207,13 @@ export class SqliteCrmStore implements CrmStore {
   async close(): Promise<void> {
     await this.#checkpointer?.stop();
     this.#checkpointer = null;
-    return translated(() => {
+    return this.#translated(() => {
       if (this.#db.open) this.#db.close();
     });
   }
 
   async findAccountsByAddress(address: string): Promise<AccountMatch[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const key = address.trim().toLowerCase();
       const matches: AccountMatch[] = [];
       const rows = this.#prepare(lookupSql.accountsByAddress).all({ key }) as Row[];
@@ -219,7 +228,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findAccountsByDomain(domain: string): Promise<Account[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare(lookupSql.accountsByDomain).all({
         key: domain.trim().toLowerCase(),
       }) as Row[];
@@ -228,14 +237,14 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findAccountById(id: string): Promise<Account | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined;
       return row ? toAccount(row) : null;
     });
   }
 
   async findAccountsByIds(ids: readonly string[]): Promise<Account[]> {
-    return translated(() => {
+    return this.#translated(() => {
       if (ids.length === 0) return [];
       const rows = this.#prepare(
         `SELECT * FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
@@ -245,7 +254,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findAccountsByName(name: string): Promise<Account[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare('SELECT * FROM accounts WHERE file_as = ? COLLATE NOCASE ORDER BY id').all(
         name.trim(),
       ) as Row[];
@@ -254,7 +263,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findAccountsNameCandidates(text: string): Promise<Account[]> {
-    return translated(() => {
+    return this.#translated(() => {
       // A scan, used only by automated-email rules that name accounts without a subject pattern.
       const rows = this.#prepare(
         `SELECT * FROM accounts WHERE length(file_as) > 0 AND instr(lower(@text), lower(file_as)) > 0 ORDER BY id`,
@@ -264,7 +273,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findAccountsByForeignId(values: readonly string[], field: string | null): Promise<Account[]> {
-    return translated(() => {
+    return this.#translated(() => {
       if (values.length === 0) return [];
       const json = JSON.stringify(values);
       const rows = field
@@ -280,7 +289,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findEmployeesByAddress(address: string): Promise<Employee[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare(lookupSql.employeesByAddress).all({
         key: address.trim().toLowerCase(),
       }) as Row[];
@@ -289,7 +298,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findTicketByNumber(number: string): Promise<Ticket | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const sequence = ticketSequenceOf(number);
       if (sequence === null) return null;
       const row = this.#prepare(lookupSql.ticketByNumber).get({ key: sequence }) as Row | undefined;
@@ -301,7 +310,7 @@ export class SqliteCrmStore implements CrmStore {
     messageIds: readonly string[],
     tokens: readonly string[],
   ): Promise<{ ticket: Ticket; via: 'message-id' | 'reference-token' } | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const lookup = this.#prepare(lookupSql.threadRef);
       for (const [refs, kind, via] of [
         [messageIds, 'message-id', 'message-id'],
@@ -317,7 +326,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async listDocuments(ticketId: string): Promise<FiledDocument[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare(
         `SELECT id, ticket_id, account_id, sender, recipients, date, subject, message_id
            FROM documents WHERE ticket_id = ? ORDER BY created_at, rowid`,
@@ -345,7 +354,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async listTicketHistory(ticketId: string): Promise<{ date: string; description: string }[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare(
         'SELECT date, description FROM history_notes WHERE ticket_id = ? ORDER BY date, rowid',
       ).all(ticketId) as Row[];
@@ -354,7 +363,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async readStoredAttachment(documentId: string, index: number): Promise<Buffer | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const row = this.#prepare(
         'SELECT id, content FROM attachments WHERE document_id = ? ORDER BY id LIMIT 1 OFFSET ?',
       ).get(documentId, index) as Row | undefined;
@@ -366,14 +375,14 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async readDocumentRaw(documentId: string): Promise<Buffer | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const row = this.#prepare('SELECT 1 FROM documents WHERE id = ?').get(documentId) as Row | undefined;
       return row ? this.#readBlob(`document:${documentId}`) : null;
     });
   }
 
   async countOutgoingSince(filter: OutgoingCountFilter): Promise<number> {
-    return translated(() => {
+    return this.#translated(() => {
       if (filter.kinds.length === 0) return 0;
       // Only the conditions given, with literal placeholders: the planner then seeks on the recipient's or the
       // sender's index instead of reading every mail of those kinds in the window.
@@ -395,7 +404,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async importCrm(data: CrmImport): Promise<StoreCounts> {
-    return translated(() => {
+    return this.#translated(() => {
       const now = nowIso();
       const upsertAccount = this.#prepare(
         `INSERT INTO accounts (id, company, file_as, email1, email1_key, email2, email2_key, account_number,
@@ -516,7 +525,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async counts(): Promise<StoreCounts> {
-    return translated(() => {
+    return this.#translated(() => {
       const count = (table: string): number =>
         Number((this.#prepare(`SELECT count(*) AS n FROM ${table}`).get() as Row).n);
       return {
@@ -531,14 +540,14 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async reserveTicketNumber(digits: number): Promise<string> {
-    return translated(() => {
+    return this.#translated(() => {
       const reserve = this.#db.transaction((): number => takeNextTicketSequence(this.#db));
       return formatTicketNumber(reserve.immediate(), { digits });
     });
   }
 
   async commitProcessing(commit: ProcessingCommit): Promise<{ outcome: OutcomeRecord; duplicate: boolean }> {
-    return translated(() => {
+    return this.#translated(() => {
       const now = nowIso();
       const run = this.#db.transaction((): { outcome: OutcomeRecord; duplicate: boolean } => {
         const findOutcome = this.#prepare('SELECT * FROM outcomes WHERE key = ?');
@@ -696,7 +705,7 @@ export class SqliteCrmStore implements CrmStore {
    */
   async *#blobParts(owner: string): AsyncGenerator<Buffer> {
     for (let part = 0; ; part += 1) {
-      const row = translated(
+      const row = this.#translated(
         () =>
           this.#prepare('SELECT data FROM blob_parts WHERE owner = ? AND part = ?').get(owner, part) as
             Row | undefined,
@@ -739,14 +748,14 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findOutcome(key: string): Promise<OutcomeRecord | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const row = this.#prepare('SELECT * FROM outcomes WHERE key = ?').get(key) as Row | undefined;
       return row ? toOutcome(row) : null;
     });
   }
 
   async findOutcomesByMessageId(messageId: string, limit: number): Promise<OutcomeRecord[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare(
         'SELECT * FROM outcomes WHERE message_id = ? ORDER BY created_at, rowid LIMIT ?',
       ).all(messageId, limit) as Row[];
@@ -755,7 +764,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async listOutcomes(filter: OutcomeFilter = {}): Promise<OutcomeRecord[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare(
         `SELECT * FROM outcomes WHERE (@action IS NULL OR action = @action)
            ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
@@ -765,7 +774,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async listPendingMail(limit: number, now: Date): Promise<PendingMail[]> {
-    return translated(() => {
+    return this.#translated(() => {
       // The originals the mails refer to are not read here (a batch of forwards would hold one each), only when
       // each mail is sent (openMailOriginal).
       const rows = this.#prepare(
@@ -787,7 +796,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async openMailOriginal(mailId: string): Promise<StoredOriginal | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const row = this.#prepare(
         `SELECT o.original IS NOT NULL AS held, d.id AS document_id
            FROM outbox o LEFT JOIN documents d ON d.id = o.original_document_id WHERE o.id = ?`,
@@ -813,7 +822,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async markMailSent(id: string, sentAt: Date): Promise<void> {
-    return translated(() => {
+    return this.#translated(() => {
       this.#prepare(
         `UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?`,
       ).run(sentAt.toISOString(), id);
@@ -821,7 +830,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async markMailFailed(id: string, error: string, options: MailFailure): Promise<void> {
-    return translated(() => {
+    return this.#translated(() => {
       this.#prepare(
         `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
              state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?`,
@@ -830,7 +839,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async nextMailAttemptAt(): Promise<Date | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const row = this.#prepare(
         `SELECT min(coalesce(next_attempt_at, created_at)) AS at FROM outbox WHERE state = 'pending'`,
       ).get() as Row;
@@ -842,7 +851,7 @@ export class SqliteCrmStore implements CrmStore {
     mail: NewOutgoingMail,
     state?: { key: string; expected: string | null; value: string },
   ): Promise<boolean> {
-    return translated(() => {
+    return this.#translated(() => {
       const now = nowIso();
       const run = this.#db.transaction((): boolean => {
         if (state) {
@@ -885,7 +894,7 @@ export class SqliteCrmStore implements CrmStore {
     source: string;
     now: Date;
   }): Promise<{ item: IntakeItem; created: boolean }> {
-    return translated(() => {
+    return this.#translated(() => {
       const now = item.now.toISOString();
       const result = this.#prepare(
         `INSERT INTO intake (id, mailbox_id, source, state, next_attempt_at, enqueued_at, updated_at)
@@ -900,7 +909,7 @@ export class SqliteCrmStore implements CrmStore {
     items: readonly { mailboxId: string; source: string }[],
     now: Date,
   ): Promise<EnqueuedItem[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const at = now.toISOString();
       const insert = this.#prepare(
         `INSERT INTO intake (id, mailbox_id, source, state, next_attempt_at, enqueued_at, updated_at)
@@ -920,7 +929,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async claimIntake(options: ClaimOptions): Promise<IntakeItem[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const now = options.now.toISOString();
       const leaseUntil = new Date(options.now.getTime() + options.leaseMs).toISOString();
       const claim = this.#db.transaction((): IntakeItem[] => {
@@ -952,7 +961,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async retryIntake(id: string, workerId: string, error: string, retryAt: Date): Promise<void> {
-    return translated(() => {
+    return this.#translated(() => {
       this.#prepare(
         `UPDATE intake SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
              lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'claimed'`,
@@ -966,7 +975,7 @@ export class SqliteCrmStore implements CrmStore {
     error: string,
     outcomeKey: string | null,
   ): Promise<void> {
-    return translated(() => {
+    return this.#translated(() => {
       this.#prepare(
         `UPDATE intake SET state = 'quarantined', last_error = ?, outcome_key = coalesce(?, outcome_key),
              lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`,
@@ -975,7 +984,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async markIntakeSettled(id: string, at: Date): Promise<void> {
-    return translated(() => {
+    return this.#translated(() => {
       this.#prepare('UPDATE intake SET settled_at = ? WHERE id = ?').run(at.toISOString(), id);
     });
   }
@@ -984,7 +993,7 @@ export class SqliteCrmStore implements CrmStore {
     before: Date,
     limit: number,
   ): Promise<{ item: IntakeItem; folder: 'processed' | 'failed' }[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare(
         `SELECT i.*, CASE WHEN i.state = 'quarantined' OR o.action = 'failed' THEN 'failed' ELSE 'processed' END AS folder
          FROM intake i LEFT JOIN outcomes o ON o.key = i.outcome_key
@@ -999,7 +1008,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findIntake(idOrMailboxId: string): Promise<IntakeItem | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const row = this.#prepare('SELECT * FROM intake WHERE id = ? OR mailbox_id = ? LIMIT 1').get(
         idOrMailboxId,
         idOrMailboxId,
@@ -1009,7 +1018,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async listIntake(state: IntakeState, limit: number): Promise<IntakeItem[]> {
-    return translated(() => {
+    return this.#translated(() => {
       const rows = this.#prepare(
         'SELECT * FROM intake WHERE state = ? ORDER BY enqueued_at, rowid LIMIT ?',
       ).all(state, limit) as Row[];
@@ -1018,7 +1027,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async requeueQuarantined(ids: readonly string[] | 'all', now: Date): Promise<number> {
-    return translated(() => {
+    return this.#translated(() => {
       const at = now.toISOString();
       const result =
         ids === 'all'
@@ -1036,14 +1045,14 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async getState(key: string): Promise<string | null> {
-    return translated(() => {
+    return this.#translated(() => {
       const row = this.#prepare('SELECT value FROM app_state WHERE key = ?').get(key) as Row | undefined;
       return row ? str(row.value) : null;
     });
   }
 
   async setState(key: string, value: string | null): Promise<void> {
-    return translated(() => {
+    return this.#translated(() => {
       if (value === null) {
         this.#prepare('DELETE FROM app_state WHERE key = ?').run(key);
         return;
@@ -1056,7 +1065,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number, now: Date): Promise<boolean> {
-    return translated(() => {
+    return this.#translated(() => {
       const until = new Date(now.getTime() + ttlMs).toISOString();
       const result = this.#prepare(
         `INSERT INTO leases (name, owner, until) VALUES (@name, @owner, @until)
@@ -1068,7 +1077,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async releaseLease(name: string, owner: string): Promise<void> {
-    return translated(() => {
+    return this.#translated(() => {
       this.#prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
     });
   }
@@ -1078,7 +1087,7 @@ export class SqliteCrmStore implements CrmStore {
     transaction: ValidatedXmlTransaction,
     author: string,
   ): Promise<XmlTransactionResult> {
-    return translated(() => {
+    return this.#translated(() => {
       return applyXmlTransactionSqlite(this.#db, key, transaction, author, new Date());
     });
   }
