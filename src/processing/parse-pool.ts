@@ -62,7 +62,6 @@ export class ParsePool implements MimeParser {
   readonly #perThread: number;
   readonly #running = new Map<Worker, Thread>();
   readonly #waiting: Pending[] = [];
-  #started = 0;
   #spawned = 0;
   #nextId = 0;
   #closed = false;
@@ -86,7 +85,7 @@ export class ParsePool implements MimeParser {
 
   /** Threads running now (started with the first message, replaced when one stops). */
   get threadsRunning(): number {
-    return this.#started;
+    return this.#running.size;
   }
 
   /** Messages handed to threads and not yet answered. */
@@ -149,12 +148,11 @@ export class ParsePool implements MimeParser {
       if (jobs.size === 0) return worker;
       if (jobs.size < fewest) [best, fewest] = [worker, jobs.size];
     }
-    if (this.#started < this.#threads) return this.#spawn();
+    if (this.#running.size < this.#threads) return this.#spawn();
     return best;
   }
 
   #spawn(): Worker {
-    this.#started += 1;
     const worker = new Worker(
       workerUrl,
       this.#threadHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.#threadHeapMb } } : {},
@@ -181,7 +179,6 @@ export class ParsePool implements MimeParser {
     });
     const lost = (cause: unknown): void => {
       if (!this.#running.delete(worker)) return;
-      this.#started -= 1;
       if (this.#closed) return;
       this.#logger.error(
         { err: { message: cause instanceof Error ? cause.message : String(cause) } },
