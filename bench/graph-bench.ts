@@ -7,15 +7,8 @@ import { promisify } from 'node:util';
 import { SqliteCrmStore } from '../src/crm/sqlite/sqlite-crm-store.ts';
 import { mailboxName, waitFor } from '../test/graph/helpers.ts';
 import { startGraphApp } from '../test/graph/graph-app.ts';
-import { percentile, round } from './bench-kit.ts';
+import { percentile, round, type Figure } from './bench-kit.ts';
 import { corpusCrm, generateCorpus, type CorpusMail } from './corpus.ts';
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  [k: string]: unknown;
-}
 
 const subscriptionId = 'bench-subscription';
 const run = promisify(execFile);
@@ -29,7 +22,7 @@ const run = promisify(execFile);
 export async function runGraphBench(
   rounds: number,
   progress: (line: string) => void = () => undefined,
-): Promise<BenchResult[]> {
+): Promise<Figure[]> {
   const service: OpenLoad[] = [];
   const floor: OpenLoad[] = [];
   for (let round = 1; round <= rounds; round += 1) {
@@ -228,7 +221,7 @@ function stolenMs(): number | null {
  * benchmark corpus: for its new tickets with an acknowledgment (target ≤ 3: fetch, sendMail, move), and for
  * the whole mix. Subscription and delta requests are not counted; folder look-ups are warmed up first.
  */
-async function benchCallsPerMessage(): Promise<BenchResult[]> {
+async function benchCallsPerMessage(): Promise<Figure[]> {
   const ticketNumbers = Array.from({ length: 50 }, (_, t) => String(t + 1).padStart(7, '0'));
   const graph = await startGraphApp({ crm: corpusCrm(1000), env: { LOG_LEVEL: 'warn' } });
   try {
