@@ -74,9 +74,9 @@ export class SqliteCheckpointer {
  * for readers or writers). The log restarts from its beginning at the next write after it was copied completely;
  * under a steady stream of commits that moment seldom comes (a commit lands during nearly every pass), and the log
  * grew by some 15 MB a second for as long as 1,000 notifications a second went on. So once it is longer than
- * restartAboveBytes, a RESTART checkpoint holds writers back while it copies the frames since the last pass (writers
- * wait for it as for any lock, up to their busy_timeout); the next commit then starts the log over, and the main
- * connection's journal_size_limit truncates the file back to that size.
+ * restartAboveBytes, a RESTART checkpoint holds writers back while it copies the frames since the last pass (SQLite
+ * does not always make them wait out their busy_timeout then; the store does, see `translated`); the next commit then
+ * starts the log over, and the main connection's journal_size_limit truncates the file back to that size.
  */
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
