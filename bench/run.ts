@@ -2,9 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/config.ts';
@@ -13,6 +13,13 @@ import { domainOf } from '../src/domain/addresses.ts';
 import { bigMessage, generateCorpus, prng } from './corpus.ts';
 import { benchWorker, MemoryMailbox, percentile, round, seededStore, type Figure } from './bench-kit.ts';
 import { runGraphBench } from './graph-bench.ts';
+
+// Every scratch file of the run (its databases, the big messages, its child processes' files) goes under one
+// directory, removed when the run ends: a run writes a few GB.
+const scratch = mkdtempSync(join(tmpdir(), 'email-connector-bench-'));
+process.env.TMPDIR = scratch;
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
 const figures: Figure[] = [];
 const started = Date.now();
@@ -59,7 +66,7 @@ async function throughput(): Promise<void> {
   // the service drives it: the worker started, claiming continuously at its concurrency as slots free up, until
   // every message has its final outcome; then stopped, which sends what is left in the outbox.
   const pipeline = async (mails: typeof corpus): Promise<number> => {
-    const { store, deps: seeded } = await seededStore(1000);
+    const { store, deps: seeded, path } = await seededStore(1000);
     // The service keeps one parse pool for its life: the rounds share one, started by the warm-up.
     await seeded.parser?.close();
     const deps = { ...seeded, parser };
@@ -84,6 +91,7 @@ async function throughput(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const outcomes = (await store.counts()).outcomes;
     await store.close();
+    rmSync(dirname(path), { recursive: true });
     if (outcomes !== mails.length)
       throw new Error(`pipeline produced ${outcomes} outcomes for ${mails.length} mails`);
     return seconds;
@@ -153,7 +161,7 @@ async function throughput(): Promise<void> {
 async function matching(): Promise<void> {
   for (const accounts of [1_000, 10_000, 100_000]) {
     progress(`matching at ${accounts} accounts (seeding)`);
-    const { store } = await seededStore(accounts);
+    const { store, path } = await seededStore(accounts);
     const random = prng(accounts);
     const lookup = async (i: number): Promise<number> => {
       const n = Math.floor(random() * accounts);
@@ -177,6 +185,7 @@ async function matching(): Promise<void> {
       results.push({ p99: percentile(timings, 99), p50: percentile(timings, 50) });
     }
     await store.close();
+    rmSync(dirname(path), { recursive: true });
     results.sort((a, b) => a.p99 - b.p99);
     const median = results[Math.floor(results.length / 2)]!;
     report({
