@@ -55,6 +55,24 @@ describe('SQLite queue', () => {
     }
     await store.close();
   });
+
+  // The queue's and the outbox's limits are written into their statements' text (see limitClause): only whole
+  // numbers may get there.
+  it('claims at most the limit asked for, and refuses a limit that is not a whole number before it reads', async () => {
+    const store = SqliteCrmStore.open({ path: tempFile() });
+    for (const mailboxId of ['a', 'b', 'c'])
+      await store.enqueue({ mailboxId, source: 'test', now: new Date('2026-01-01T00:00:00Z') });
+    const claim = (limit: number) =>
+      store.claimIntake({ workerId: 'w', leaseMs: 60_000, now: new Date('2026-01-01T00:01:00Z'), limit });
+    for (const limit of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53])
+      await expect(claim(limit), String(limit)).rejects.toThrow(RangeError);
+    await expect(store.listPendingMail(0.5, new Date())).rejects.toThrow(RangeError);
+    await expect(store.findOutcomesByMessageId('x@example.com', -5)).rejects.toThrow(RangeError);
+    expect(await claim(0)).toEqual([]);
+    expect((await claim(2)).map((item) => item.mailboxId)).toEqual(['a', 'b']);
+    expect((await claim(5)).map((item) => item.mailboxId)).toEqual(['c']);
+    await store.close();
+  });
 });
 
 describe('SQLite failures', () => {

@@ -74,14 +74,27 @@ const lookupSql = {
 } as const;
 
 /**
+ * `LIMIT n` with the number written into the statement's text, for limits the program chooses (a batch size, a
+ * worker's free slots). SQLite's planner reads a bound LIMIT's value, and a statement whose plan read a bound value
+ * is prepared again each time it is bound: with `LIMIT ?` every call of the outbox's and the queue's reads parsed
+ * and planned its SQL anew, twice the cost of a small query. Each distinct number is one more cached statement, so
+ * a limit an operator chooses stays a bound parameter.
+ */
+function limitClause(limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new RangeError(`a limit must be a whole number of at least 0, not ${String(limit)}`);
+  return `LIMIT ${String(limit)}`;
+}
+
+/**
  * The queue reads every claim makes: each follows an index in the order asked for, so that a backlog of any size
  * is read from its front and never sorted whole (see `explainQueue`).
  */
 const queueSql = {
-  dueIntake: `SELECT id, next_attempt_at, rowid AS seq FROM intake
-    WHERE state = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at, rowid LIMIT @limit`,
-  expiredLeases: `SELECT id, next_attempt_at, rowid AS seq FROM intake
-    WHERE state = 'claimed' AND lease_until <= @now ORDER BY next_attempt_at, rowid LIMIT @limit`,
+  dueIntake: (limit: number) => `SELECT id, next_attempt_at, rowid AS seq FROM intake
+    WHERE state = 'pending' AND next_attempt_at <= @now ORDER BY next_attempt_at, rowid ${limitClause(limit)}`,
+  expiredLeases: (limit: number) => `SELECT id, next_attempt_at, rowid AS seq FROM intake
+    WHERE state = 'claimed' AND lease_until <= @now ORDER BY next_attempt_at, rowid ${limitClause(limit)}`,
 } as const;
 
 export interface SqliteCrmStoreOptions {
@@ -185,7 +198,11 @@ export class SqliteCrmStore implements CrmStore {
 
   /** SQLite's query plan of each queue read (`queueSql`), to show none sorts the backlog. */
   explainQueue(): Record<keyof typeof queueSql, string[]> {
-    return this.#explain(queueSql, { now: 'x', limit: 1 });
+    const statements = {
+      dueIntake: queueSql.dueIntake(1),
+      expiredLeases: queueSql.expiredLeases(1),
+    } satisfies Record<keyof typeof queueSql, string>;
+    return this.#explain(statements, { now: 'x' });
   }
 
   /** EXPLAIN QUERY PLAN of each statement, its steps' details by the statement's name. */
@@ -541,7 +558,9 @@ export class SqliteCrmStore implements CrmStore {
 
   async reserveTicketNumber(digits: number): Promise<string> {
     return this.#translated(() => {
-      const reserve = this.#db.transaction((): number => takeNextTicketSequence(this.#db));
+      const reserve = this.#db.transaction((): number =>
+        takeNextTicketSequence({ prepare: (sql) => this.#prepare(sql) }),
+      );
       return formatTicketNumber(reserve.immediate(), { digits });
     });
   }
@@ -757,8 +776,8 @@ export class SqliteCrmStore implements CrmStore {
   async findOutcomesByMessageId(messageId: string, limit: number): Promise<OutcomeRecord[]> {
     return this.#translated(() => {
       const rows = this.#prepare(
-        'SELECT * FROM outcomes WHERE message_id = ? ORDER BY created_at, rowid LIMIT ?',
-      ).all(messageId, limit) as Row[];
+        `SELECT * FROM outcomes WHERE message_id = ? ORDER BY created_at, rowid ${limitClause(limit)}`,
+      ).all(messageId) as Row[];
       return rows.map(toOutcome);
     });
   }
@@ -781,8 +800,8 @@ export class SqliteCrmStore implements CrmStore {
         `SELECT id, kind, recipients, subject, attempts, original_document_id, original IS NOT NULL AS held
            FROM outbox
            WHERE state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
-           ORDER BY created_at, rowid LIMIT ?`,
-      ).all(now.toISOString(), limit) as Row[];
+           ORDER BY created_at, rowid ${limitClause(limit)}`,
+      ).all(now.toISOString()) as Row[];
       return rows.map((row) => ({
         id: str(row.id),
         kind: str(row.kind) as PendingMail['kind'],
@@ -935,8 +954,8 @@ export class SqliteCrmStore implements CrmStore {
       const claim = this.#db.transaction((): IntakeItem[] => {
         // Due items in the order of the intake_due index (next attempt, then enqueue order); leases that ran out
         // are few (at most one per message in flight) and merged in here.
-        const due = this.#prepare(queueSql.dueIntake).all({ now, limit: options.limit }) as Row[];
-        const expired = this.#prepare(queueSql.expiredLeases).all({ now, limit: options.limit }) as Row[];
+        const due = this.#prepare(queueSql.dueIntake(options.limit)).all({ now }) as Row[];
+        const expired = this.#prepare(queueSql.expiredLeases(options.limit)).all({ now }) as Row[];
         const rows =
           expired.length === 0
             ? due
@@ -998,8 +1017,8 @@ export class SqliteCrmStore implements CrmStore {
         `SELECT i.*, CASE WHEN i.state = 'quarantined' OR o.action = 'failed' THEN 'failed' ELSE 'processed' END AS folder
          FROM intake i LEFT JOIN outcomes o ON o.key = i.outcome_key
          WHERE i.settled_at IS NULL AND i.state IN ('done', 'quarantined') AND i.updated_at < ?
-         ORDER BY i.updated_at LIMIT ?`,
-      ).all(before.toISOString(), limit) as Row[];
+         ORDER BY i.updated_at ${limitClause(limit)}`,
+      ).all(before.toISOString()) as Row[];
       return rows.map((row) => ({
         item: toIntake(row),
         folder: row.folder === 'failed' ? 'failed' : 'processed',
