@@ -89,11 +89,15 @@ describe('write-ahead log checkpoints in a thread of their own', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     await checkpointer.stop();
-    // Most readings are back at the limit (a little above it between a restart and the next pass), where without
-    // the restart the file only grows: it is never shorter than the longest the log has been.
+    // Without the restart the file only grows: it is never shorter than the longest the log has been, so after a
+    // second of commits no reading is near the limit and none is shorter than the one before. With it the log goes
+    // back to the limit again and again (a little above it between a restart and the next pass; on a loaded
+    // machine the thread falls behind now and then, so not every reading is there).
     const nearLimit = sizes.filter((size) => size <= 2 * limit).length;
+    const shrank = sizes.filter((size, index) => index > 0 && size < sizes[index - 1]!).length;
     expect(sizes.length).toBeGreaterThan(10);
-    expect(nearLimit / sizes.length, `log sizes ${sizes.join(' ')}`).toBeGreaterThan(0.5);
+    expect(shrank, `log sizes ${sizes.join(' ')}`).toBeGreaterThanOrEqual(3);
+    expect(nearLimit / sizes.length, `log sizes ${sizes.join(' ')}`).toBeGreaterThan(0.25);
     expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(written);
     db.close();
   });
