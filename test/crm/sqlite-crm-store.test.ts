@@ -89,14 +89,15 @@ describe('SQLite failures', () => {
     expect(done).toBe('written');
     expect(calls).toBe(3);
 
+    const alwaysBusy = (): never => {
+      calls += 1;
+      throw busy();
+    };
     calls = 0;
     const started = performance.now();
     let failure: unknown;
     try {
-      translated(() => {
-        calls += 1;
-        throw busy();
-      }, 60);
+      translated(alwaysBusy, 60);
     } catch (error) {
       failure = error;
     }
@@ -113,12 +114,7 @@ describe('SQLite failures', () => {
     expect(() => translated(constraint, 1_000)).toThrow(StoreError);
     expect(calls).toBe(1);
     calls = 0;
-    expect(() =>
-      translated(() => {
-        calls += 1;
-        throw busy();
-      }),
-    ).toThrow(StoreError);
+    expect(() => translated(alwaysBusy)).toThrow(StoreError);
     expect(calls).toBe(1);
   });
 
